@@ -1,0 +1,1 @@
+"""Inference runtimes (PyTorch, ONNX Runtime) behind one protocol."""

@@ -1,0 +1,246 @@
+"""The only module that knows Hugging Face module paths: per-architecture layouts and accessors.
+
+Everything else in kprune reaches q/k/v/o, FFN and LayerNorm modules, embeddings and the task head
+through `EncoderAccess`. It reads and swaps modules; it never decides what to prune.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from kprune.blocks import EmptyAttention, EmptyFfn, EmptyFfnOutput, PassThrough
+from kprune.errors import UnsupportedModelError
+
+
+@dataclass(frozen=True)
+class ArchLayout:
+    """Dotted module paths, relative to one encoder layer unless said otherwise."""
+
+    base: str  # attribute of the task model holding the encoder (model.bert, ...)
+    layers: str  # relative to base
+    query: str
+    key: str
+    value: str
+    attn_out: str
+    attn_norm: str
+    ffn_in: str
+    ffn_act: str
+    ffn_out: str
+    ffn_norm: str
+    attention_block: str  # replaced by EmptyAttention when no head is left
+    norm_inside_blocks: bool  # BERT: LayerNorm inside the blocks; DistilBERT: in the layer
+
+
+_BERT_LIKE = dict(
+    layers="encoder.layer",
+    query="attention.self.query",
+    key="attention.self.key",
+    value="attention.self.value",
+    attn_out="attention.output.dense",
+    attn_norm="attention.output.LayerNorm",
+    ffn_in="intermediate.dense",
+    ffn_act="intermediate.intermediate_act_fn",
+    ffn_out="output.dense",
+    ffn_norm="output.LayerNorm",
+    attention_block="attention",
+    norm_inside_blocks=True,
+)
+
+LAYOUTS: dict[str, ArchLayout] = {
+    "bert": ArchLayout(base="bert", **_BERT_LIKE),  # type: ignore[arg-type]
+    "roberta": ArchLayout(base="roberta", **_BERT_LIKE),  # type: ignore[arg-type]
+    "xlm-roberta": ArchLayout(base="roberta", **_BERT_LIKE),  # type: ignore[arg-type]
+    "electra": ArchLayout(base="electra", **_BERT_LIKE),  # type: ignore[arg-type]
+    "distilbert": ArchLayout(
+        base="distilbert",
+        layers="transformer.layer",
+        query="attention.q_lin",
+        key="attention.k_lin",
+        value="attention.v_lin",
+        attn_out="attention.out_lin",
+        attn_norm="sa_layer_norm",
+        ffn_in="ffn.lin1",
+        ffn_act="ffn.activation",
+        ffn_out="ffn.lin2",
+        ffn_norm="output_layer_norm",
+        attention_block="attention",
+        norm_inside_blocks=False,
+    ),
+}
+
+# Task heads by model class: how final hidden states [B, T, d] become the task outputs.
+_HEADS: dict[str, str] = {
+    "BertForSequenceClassification": "pooled",
+    "RobertaForSequenceClassification": "sequence",
+    "XLMRobertaForSequenceClassification": "sequence",
+    "ElectraForSequenceClassification": "sequence",
+    "DistilBertForSequenceClassification": "distil",
+    "BertForQuestionAnswering": "qa",
+    "RobertaForQuestionAnswering": "qa",
+    "XLMRobertaForQuestionAnswering": "qa",
+    "ElectraForQuestionAnswering": "qa",
+    "DistilBertForQuestionAnswering": "qa",
+}
+SUPPORTED_MODELS: tuple[str, ...] = tuple(sorted(_HEADS))
+
+
+def _get(root: nn.Module, path: str) -> Any:
+    obj: Any = root
+    for part in path.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def _set(root: nn.Module, path: str, module: nn.Module) -> None:
+    parent_path, _, name = path.rpartition(".")
+    parent = _get(root, parent_path) if parent_path else root
+    setattr(parent, name, module)
+
+
+def _unsupported(model: nn.Module) -> UnsupportedModelError:
+    model_type = getattr(getattr(model, "config", None), "model_type", None)
+    return UnsupportedModelError(
+        f"{type(model).__name__} (model_type={model_type!r}) is not supported; supported task "
+        f"models: {', '.join(SUPPORTED_MODELS)}. Load the checkpoint with "
+        "AutoModelForSequenceClassification or AutoModelForQuestionAnswering."
+    )
+
+
+class EncoderAccess:
+    """Typed access to the sublayers, embeddings and head of one supported task model."""
+
+    def __init__(self, model: nn.Module) -> None:
+        config = getattr(model, "config", None)
+        head = _HEADS.get(type(model).__name__)
+        layout = LAYOUTS.get(getattr(config, "model_type", ""))
+        if head is None or layout is None:
+            raise _unsupported(model)
+        self.model = model
+        self.config = config
+        self.layout = layout
+        self.head_kind = head
+        self.base: nn.Module = getattr(model, layout.base)
+        self.layers: nn.ModuleList = _get(self.base, layout.layers)
+        n_heads = getattr(config, "num_attention_heads", None) or config.n_heads
+        hidden = getattr(config, "hidden_size", None) or config.dim
+        self.head_size: int = hidden // n_heads
+        self.hidden_size: int = hidden
+
+    # --- sublayer modules -------------------------------------------------------------------
+    def module(self, layer: int, role: str) -> Any:
+        """The module playing ``role`` (a field of ArchLayout) in encoder layer ``layer``."""
+        return _get(self.layers[layer], getattr(self.layout, role))
+
+    def replace(self, layer: int, role: str, module: nn.Module) -> None:
+        _set(self.layers[layer], getattr(self.layout, role), module)
+
+    def attention_is_empty(self, layer: int) -> bool:
+        return isinstance(_get(self.layers[layer], self.layout.attention_block), EmptyAttention)
+
+    def ffn_is_empty(self, layer: int) -> bool:
+        block = "ffn" if not self.layout.norm_inside_blocks else "output"
+        return isinstance(getattr(self.layers[layer], block), (EmptyFfn, EmptyFfnOutput))
+
+    def num_heads(self, layer: int) -> int:
+        if self.attention_is_empty(layer):
+            return 0
+        return int(self.module(layer, "query").out_features) // self.head_size
+
+    def num_neurons(self, layer: int) -> int:
+        if self.ffn_is_empty(layer):
+            return 0
+        return int(self.module(layer, "ffn_in").out_features)
+
+    def attn_bias(self, layer: int) -> torch.Tensor:
+        if self.attention_is_empty(layer):
+            return _get(self.layers[layer], self.layout.attention_block).bias
+        return self.module(layer, "attn_out").bias
+
+    def ffn_bias(self, layer: int) -> torch.Tensor:
+        if self.ffn_is_empty(layer):
+            block = "ffn" if not self.layout.norm_inside_blocks else "output"
+            return getattr(self.layers[layer], block).bias
+        return self.module(layer, "ffn_out").bias
+
+    def attn_norm(self, layer: int) -> nn.LayerNorm:
+        if self.attention_is_empty(layer) and self.layout.norm_inside_blocks:
+            return _get(self.layers[layer], self.layout.attention_block).LayerNorm
+        return self.module(layer, "attn_norm")
+
+    def ffn_norm(self, layer: int) -> nn.LayerNorm:
+        if self.ffn_is_empty(layer) and self.layout.norm_inside_blocks:
+            return self.layers[layer].output.LayerNorm
+        return self.module(layer, "ffn_norm")
+
+    def activation(self, layer: int) -> Callable[[torch.Tensor], torch.Tensor]:
+        return self.module(layer, "ffn_act")  # type: ignore[no-any-return]
+
+    def record_head_count(self, layer: int, heads: int) -> None:
+        """HF 5.x infers the head count from the q/k/v width; keep its bookkeeping ints true."""
+        parent = _get(self.layers[layer], self.layout.attention_block)
+        module = getattr(parent, "self", parent)
+        if hasattr(module, "num_attention_heads"):
+            module.num_attention_heads = heads
+            module.all_head_size = heads * self.head_size
+        if hasattr(module, "n_heads"):
+            module.n_heads = heads
+
+    # --- empty blocks -----------------------------------------------------------------------
+    def make_attention_empty(self, layer: int) -> None:
+        """Swap a zero-head attention block for the exact bias-only block."""
+        norm = self.module(layer, "attn_norm") if self.layout.norm_inside_blocks else None
+        block = EmptyAttention(self.module(layer, "attn_out").bias, norm)
+        _set(self.layers[layer], self.layout.attention_block, block)
+
+    def make_ffn_empty(self, layer: int) -> None:
+        """Swap a zero-neuron FFN for the exact bias-only block."""
+        bias = self.module(layer, "ffn_out").bias
+        lyr = self.layers[layer]
+        if self.layout.norm_inside_blocks:
+            norm = self.module(layer, "ffn_norm")
+            lyr.intermediate = PassThrough()
+            lyr.output = EmptyFfnOutput(bias, norm)
+        else:
+            lyr.ffn = EmptyFfn(bias)
+
+    # --- embeddings and head ------------------------------------------------------------------
+    def embed(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Embedding output [B, T, d] (dropout inactive in eval mode)."""
+        emb = self.base.embeddings
+        if self.layout.base == "distilbert":
+            out = emb(input_ids=batch["input_ids"])
+        else:
+            out = emb(input_ids=batch["input_ids"], token_type_ids=batch.get("token_type_ids"))
+        project = getattr(self.base, "embeddings_project", None)
+        return project(out) if project is not None else out
+
+    def head(self, hidden: torch.Tensor) -> torch.Tensor:
+        """Task outputs from final hidden states: logits [B, C], or [B, T, 2] start/end for QA."""
+        m = self.model
+        if self.head_kind == "pooled":
+            pooled = self.base.pooler(hidden)
+            return m.classifier(m.dropout(pooled))  # type: ignore[no-any-return]
+        if self.head_kind == "sequence":
+            return m.classifier(hidden)  # type: ignore[no-any-return]
+        if self.head_kind == "distil":
+            pooled = torch.relu(m.pre_classifier(hidden[:, 0]))
+            return m.classifier(m.dropout(pooled))  # type: ignore[no-any-return]
+        return m.qa_outputs(hidden)  # type: ignore[no-any-return]
+
+    def task_kind(self) -> str:
+        """classification, regression or qa, read from the head and the config."""
+        if self.head_kind == "qa":
+            return "qa"
+        if self.config.num_labels == 1 or self.config.problem_type == "regression":
+            return "regression"
+        if self.config.problem_type == "multi_label_classification":
+            raise UnsupportedModelError(
+                "multi-label classification heads are not supported; use single-label "
+                "classification, regression or extractive QA"
+            )
+        return "classification"

@@ -1,0 +1,75 @@
+"""Knowledge measurement (spec §3): accumulate predictive (½·grad²) and representational
+(feature energy × mean squared output weight) knowledge per head and neuron, then turn them into
+scores per FLOP (§3.4). Tensors in, tensors out; no hooks, no model changes.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from kprune.arch import EncoderAccess
+
+
+def _per_unit(values: torch.Tensor, is_ffn: bool, head_size: int) -> torch.Tensor:
+    """Per-dim values -> per-unit: heads average their d_h dims (reference pitfall 5)."""
+    return values if is_ffn else values.view(-1, head_size).mean(dim=1)
+
+
+class KnowledgeAccumulator:
+    """Running sums of P (predictive) and R (representational) for sublayers start..2L-1."""
+
+    def __init__(self, access: EncoderAccess, start: int) -> None:
+        self.access = access
+        self.start = start
+        self.predictive: dict[int, torch.Tensor] = {}
+        self.representational: dict[int, torch.Tensor] = {}
+        self.sequences = 0
+        self.tokens = 0
+        # mean_r W_out[r, j]^2 per input dim j of each output projection (fixed during a pass).
+        self._weight_energy: dict[int, torch.Tensor] = {}
+        for index in range(start, 2 * len(access.layers)):
+            layer, is_ffn = divmod(index, 2)
+            weight = access.module(layer, "ffn_out" if is_ffn else "attn_out").weight.detach()
+            self._weight_energy[index] = weight.float().pow(2).mean(dim=0)
+
+    def add(
+        self,
+        grads: dict[int, torch.Tensor],
+        features: dict[int, torch.Tensor],
+        token_mask: torch.Tensor,
+        batch_size: int,
+    ) -> None:
+        """Add one batch: ``grads[j]`` = d loss / d gate_j; ``features[j]`` = [B, T, dims]."""
+        d_h = self.access.head_size
+        for index, feats in features.items():
+            is_ffn = bool(index % 2)
+            energy = feats.detach()[token_mask].float().pow(2).sum(dim=0) * self._weight_energy[index]
+            pred = 0.5 * grads[index].detach().float().pow(2)
+            rep_unit, pred_unit = _per_unit(energy, is_ffn, d_h), _per_unit(pred, is_ffn, d_h)
+            if index in self.predictive:
+                self.predictive[index] += pred_unit
+                self.representational[index] += rep_unit
+            else:
+                self.predictive[index] = pred_unit
+                self.representational[index] = rep_unit
+        self.sequences += batch_size
+        self.tokens += int(token_mask.sum())
+
+    def scores(
+        self,
+        pred_weight: float,
+        rep_weight: float,
+        head_weight: float,
+        head_flops: float,
+        neuron_flops: float,
+    ) -> dict[int, torch.Tensor]:
+        """S = (λ_pred·P/N_seq + λ_rep·R/N_tok) / F_unit, times μ for heads (spec §3.4)."""
+        out = {}
+        for index, pred in self.predictive.items():
+            value = pred_weight * pred / self.sequences
+            value = value + rep_weight * self.representational[index] / self.tokens
+            if index % 2:
+                out[index] = value / neuron_flops
+            else:
+                out[index] = head_weight * value / head_flops
+        return out

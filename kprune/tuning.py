@@ -1,0 +1,97 @@
+"""Knowledge-preserving weight tuning (spec §5, §16.3): least-squares refit of a pruned sublayer's
+output projection toward the teacher's pre-LayerNorm output.
+
+Streams AᵀA, Aᵀ(target) and ‖target‖² (per-batch products in float32, sums in float64) so no
+N_tok×d matrix is kept; solves by Cholesky with a ridge fallback; compares the residual with the
+untuned weights and keeps the better. Never swallows a failure: the outcome says what happened.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import torch
+
+log = logging.getLogger(__name__)
+
+
+class GramAccumulator:
+    """Sufficient statistics of min_W ‖A·W − B‖² over streamed row blocks."""
+
+    def __init__(self) -> None:
+        self.gram: torch.Tensor | None = None  # [n, n] float64
+        self.cross: torch.Tensor | None = None  # [n, d] float64
+        self.target_energy = 0.0
+        self.rows = 0
+
+    def add(self, features: torch.Tensor, target: torch.Tensor) -> None:
+        """features A: [N, n]; target B: [N, d] (rows = non-pad tokens)."""
+        a, b = features.detach().float(), target.detach().float()
+        gram, cross = (a.T @ a).double(), (a.T @ b).double()
+        if self.gram is None or self.cross is None:
+            self.gram, self.cross = gram, cross
+        else:
+            self.gram += gram
+            self.cross += cross
+        self.target_energy += float(b.double().pow(2).sum())
+        self.rows += int(a.shape[0])
+
+
+@dataclass(frozen=True)
+class TuningOutcome:
+    weight: torch.Tensor | None  # new W_out [d, n_keep] (None: keep the sliced original)
+    residual_before: float  # ‖A·W0ᵀ − B‖² / ‖B‖² with the untuned (sliced) weights
+    residual_after: float  # same with the chosen weights
+    ridge: float  # ridge added to the Gram diagonal (0 when Cholesky succeeded as is)
+    note: str  # "tuned", or why the untuned weights were kept
+
+
+def _relative_residual(gram: torch.Tensor, cross: torch.Tensor, energy: float, w: torch.Tensor) -> float:
+    # ‖AW − B‖² = tr(WᵀGW) − 2·tr(WᵀC) + ‖B‖², with W: [n, d].
+    value = float((w * (gram @ w)).sum() - 2.0 * (w * cross).sum()) + energy
+    return max(value, 0.0) / energy if energy > 0 else 0.0
+
+
+def _solve(gram: torch.Tensor, cross: torch.Tensor, ridge_ratio: float) -> tuple[torch.Tensor | None, float]:
+    """Cholesky solve of G·W = C; retries with a growing ridge when G is not positive definite."""
+    n = gram.shape[0]
+    scale = float(torch.diagonal(gram).mean()) if n else 0.0
+    ridge = 0.0
+    for attempt in range(6):
+        factor, info = torch.linalg.cholesky_ex(gram + ridge * torch.eye(n, dtype=gram.dtype, device=gram.device))
+        if int(info) == 0:
+            return torch.cholesky_solve(cross, factor), ridge
+        ridge = max(scale, 1e-12) * ridge_ratio * (10.0**attempt) if ridge_ratio > 0 else 0.0
+        if ridge == 0.0:
+            break
+    return None, ridge
+
+
+def reconstruct_output_weight(
+    stats: GramAccumulator, kept_dims: torch.Tensor, current_weight: torch.Tensor, ridge_ratio: float
+) -> TuningOutcome:
+    """Refit W_out restricted to ``kept_dims`` (input dims of the projection still kept).
+
+    current_weight: the projection's full weight [d, n_all] before slicing.
+    """
+    if stats.gram is None or stats.cross is None:
+        raise ValueError("no calibration rows were accumulated for tuning")
+    idx = kept_dims.to(stats.gram.device)
+    gram = stats.gram.index_select(0, idx).index_select(1, idx)
+    cross = stats.cross.index_select(0, idx)
+    w0 = current_weight.detach().double().T.index_select(0, idx.to(current_weight.device)).to(gram.device)
+    before = _relative_residual(gram, cross, stats.target_energy, w0)
+    if idx.numel() == 0:
+        return TuningOutcome(None, before, before, 0.0, "no units kept: output is the bias")
+    solution, ridge = _solve(gram, cross, ridge_ratio)
+    if solution is None or not bool(torch.isfinite(solution).all()):
+        log.warning("least squares failed (ridge %.3g); keeping the untuned weights", ridge)
+        return TuningOutcome(None, before, before, ridge, "solve failed: untuned weights kept")
+    after = _relative_residual(gram, cross, stats.target_energy, solution)
+    if after > before:
+        log.warning("least squares raised the residual (%.4g > %.4g); keeping untuned", after, before)
+        return TuningOutcome(None, before, before, ridge, "tuned residual worse: untuned kept")
+    if ridge > 0:
+        log.info("Gram matrix not positive definite; solved with ridge %.3g", ridge)
+    return TuningOutcome(solution.T.float(), before, after, ridge, "tuned")

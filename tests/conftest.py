@@ -1,0 +1,66 @@
+"""Shared fixtures: tiny seeded random encoders (no hub) and calibration batches."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from transformers import (
+    BertConfig,
+    BertForQuestionAnswering,
+    BertForSequenceClassification,
+    DistilBertConfig,
+    DistilBertForSequenceClassification,
+    RobertaConfig,
+    RobertaForSequenceClassification,
+)
+
+TINY = dict(
+    vocab_size=128,
+    hidden_size=32,
+    num_hidden_layers=2,
+    num_attention_heads=4,
+    intermediate_size=64,
+    max_position_embeddings=64,
+)
+
+
+def tiny_model(kind: str = "bert", num_labels: int = 3, layers: int = 2) -> torch.nn.Module:
+    """A seeded random tiny encoder with a task head, in eval mode."""
+    torch.manual_seed(0)
+    tiny = {**TINY, "num_hidden_layers": layers}
+    if kind == "bert":
+        model = BertForSequenceClassification(BertConfig(**tiny, num_labels=num_labels))
+    elif kind == "roberta":
+        model = RobertaForSequenceClassification(RobertaConfig(**tiny, num_labels=num_labels))
+    elif kind == "distilbert":
+        cfg = DistilBertConfig(vocab_size=128, dim=32, n_layers=layers, n_heads=4, hidden_dim=64,
+                               max_position_embeddings=64, num_labels=num_labels)
+        model = DistilBertForSequenceClassification(cfg)
+    elif kind == "qa":
+        model = BertForQuestionAnswering(BertConfig(**tiny))
+    else:
+        raise ValueError(kind)
+    return model.eval()
+
+
+def make_batches(num_batches: int = 3, batch_size: int = 6, seq: int = 12, seed: int = 1) -> list[dict[str, torch.Tensor]]:
+    """Random token batches with ragged padding (RoBERTa pad id 1 avoided in real tokens)."""
+    g = torch.Generator().manual_seed(seed)
+    batches = []
+    for _ in range(num_batches):
+        ids = torch.randint(5, 128, (batch_size, seq), generator=g)
+        lengths = torch.randint(3, seq + 1, (batch_size,), generator=g)
+        mask = (torch.arange(seq)[None, :] < lengths[:, None]).long()
+        ids = torch.where(mask.bool(), ids, torch.ones_like(ids))
+        batches.append({"input_ids": ids, "attention_mask": mask})
+    return batches
+
+
+@pytest.fixture
+def tiny_bert() -> torch.nn.Module:
+    return tiny_model("bert")
+
+
+@pytest.fixture
+def calib_batches() -> list[dict[str, torch.Tensor]]:
+    return make_batches()
