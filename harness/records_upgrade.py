@@ -1,0 +1,62 @@
+"""Results schema versions and the upgrade chain of older `BenchmarkRun` JSON documents.
+
+Pure dict -> dict functions, one per version step; they never read files or build dataclasses.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+"""Version written by this code. Bump it with every layout change and add an entry to UPGRADES."""
+
+
+class SchemaVersionError(ValueError):
+    """The document's schema_version is missing, newer than this code, or has no upgrade path."""
+
+
+def _upgrade_v0(doc: dict[str, Any], stem: str) -> dict[str, Any]:
+    """v0 -> v1: measurements had ``samples`` (ms) and no ``variant``/``timer``; no run_id,
+    created_utc or points at the top level."""
+    rows = []
+    for row in doc.get("measurements", []):
+        new = {k: v for k, v in row.items() if k != "samples"}
+        new["samples_ms"] = row.get("samples", [])
+        new.setdefault("variant", "eager" if row.get("backend") == "torch" else "default")
+        new.setdefault("timer", "unknown (schema v0)")
+        rows.append(new)
+    return {
+        **doc,
+        "schema_version": 1,
+        "run_id": doc.get("run_id", stem),
+        "created_utc": doc.get("created_utc", "unknown"),
+        "points": doc.get("points", []),
+        "measurements": rows,
+    }
+
+
+# version -> function that upgrades a document of that version by one step.
+UPGRADES: dict[int, Callable[[dict[str, Any], str], dict[str, Any]]] = {0: _upgrade_v0}
+
+
+def upgrade_document(doc: dict[str, Any], stem: str) -> dict[str, Any]:
+    """``doc`` brought to SCHEMA_VERSION (``stem``: file stem, the run_id of id-less versions)."""
+    version = doc.get("schema_version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise SchemaVersionError(f"schema_version is {version!r}, not an integer")
+    if version > SCHEMA_VERSION:
+        raise SchemaVersionError(
+            f"schema_version {version} is newer than this kprune-bench reads ({SCHEMA_VERSION}); "
+            "update kprune-bench"
+        )
+    while version < SCHEMA_VERSION:
+        if version not in UPGRADES:
+            raise SchemaVersionError(f"no upgrade path from schema_version {version}")
+        doc = UPGRADES[version](doc, stem)
+        log.debug("upgraded a results document from schema %d", version)
+        version = doc["schema_version"]
+    return doc

@@ -1,0 +1,192 @@
+"""ONNX Runtime: sessions with explicit providers (fallback is an error), CPU EP with pinned
+intra-op threads, IO binding with pre-allocated reused buffers (optionally CUDA graphs).
+
+Imports onnxruntime lazily and never torch, so a timing subprocess for ORT stays torch-free.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from harness.manifest import manifest_path_for, read_manifest
+from harness.runtimes.base import CudaUnavailableError, ProviderUnavailableError, RuntimeSpec
+
+log = logging.getLogger(__name__)
+
+PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
+_ORT_TYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16, "tensor(int64)": np.int64}
+
+
+def _provider_options(spec: RuntimeSpec) -> dict[str, str]:
+    if spec.device != "cuda":
+        return {}
+    return {"device_id": "0", "enable_cuda_graph": "1" if spec.variant == "cuda_graph" else "0"}
+
+
+def create_session(path: Path | str, spec: RuntimeSpec) -> Any:
+    """InferenceSession on exactly the requested provider; raises on fallback."""
+    import onnxruntime as ort
+
+    requested = PROVIDERS[spec.device]
+    if requested not in ort.get_available_providers():
+        raise CudaUnavailableError(
+            f"{spec.name}: onnxruntime {ort.__version__} has no {requested} (available: "
+            f"{ort.get_available_providers()}); install onnxruntime-gpu on a CUDA machine"
+        )
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = spec.threads or 0  # 0 = ORT default (physical cores)
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    providers = [(requested, _provider_options(spec))]
+    session = ort.InferenceSession(str(path), sess_options=options, providers=providers)
+    active = session.get_providers()
+    if active[0] != requested:
+        raise ProviderUnavailableError(
+            f"{spec.name}: asked for {requested} but the session runs on {active} (ONNX Runtime "
+            "fell back silently, e.g. CUDA/cuDNN libraries failed to load); fix the CUDA install "
+            "or drop this runtime"
+        )
+    return session
+
+
+def ort_predictor(
+    session_or_path: Any,
+) -> Callable[[Mapping[str, np.ndarray]], dict[str, np.ndarray]]:
+    """Host numpy in, numpy out by output name; inputs the graph lacks are dropped."""
+    session = session_or_path
+    if isinstance(session_or_path, str | Path):
+        session = create_session(session_or_path, RuntimeSpec("onnxruntime"))
+    needed = [i.name for i in session.get_inputs()]
+    outputs = [o.name for o in session.get_outputs()]
+
+    def predict(inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        missing = set(needed) - set(inputs)
+        if missing:
+            raise ValueError(f"inputs {sorted(missing)} missing; the graph needs {needed}")
+        feed = {k: np.ascontiguousarray(inputs[k], dtype=np.int64) for k in needed}
+        return dict(zip(outputs, session.run(outputs, feed), strict=True))
+
+    return predict
+
+
+def _output_shape(dims: Sequence[Any], batch: int, seq: int) -> tuple[int, ...]:
+    symbols = {"batch": batch, "sequence": seq}
+    if not all(isinstance(d, int) or d in symbols for d in dims):
+        raise ValueError(f"cannot pre-allocate an output with dims {list(dims)}")
+    return tuple(d if isinstance(d, int) else symbols[d] for d in dims)
+
+
+@dataclass(frozen=True)
+class _Binding:
+    """Pre-allocated input/output buffers on the device, bound to one IOBinding."""
+
+    io: Any
+    inputs: dict[str, Any]
+    outputs: list[Any]
+
+
+class OrtRuntime:
+    """An ONNX Runtime session; see `harness.runtimes.base.Runtime`."""
+
+    def __init__(self, spec: RuntimeSpec, session: Any) -> None:
+        self.spec = spec
+        self.session = session
+        self.threads: int | None = spec.threads if spec.device == "cpu" else None
+        self.input_names = [i.name for i in session.get_inputs()]
+        self.output_names = [o.name for o in session.get_outputs()]
+        self._graph_binding: _Binding | None = None  # the one binding a CUDA graph may replay
+        self._last: _Binding | None = None
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    def _feed(self, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        return {k: np.ascontiguousarray(inputs[k], dtype=np.int64) for k in self.input_names}
+
+    def run(self, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        if self.spec.variant == "default":
+            values = self.session.run(self.output_names, self._feed(inputs))
+            return dict(zip(self.output_names, values, strict=True))
+        feed = self._feed(inputs)
+        binding = self._graph_binding
+        if binding is None:
+            binding = self._new_binding(feed)
+        else:  # a captured graph replays fixed addresses: refill the bound buffers in place
+            for name, array in feed.items():
+                binding.inputs[name].update_inplace(array)
+        outputs = self._caller(binding)()
+        self.sync()
+        return {n: v.numpy() for n, v in zip(self.output_names, outputs, strict=True)}
+
+    def bind(self, inputs: Mapping[str, np.ndarray]) -> Callable[[], object]:
+        if self.spec.variant == "default":
+            feed = self._feed(inputs)
+            return lambda: self.session.run(self.output_names, feed)
+        if self._graph_binding is not None:
+            raise ValueError(
+                f"{self.spec.name}: a captured CUDA graph has fixed shapes and addresses; load a "
+                "new runtime for another batch size or sequence length"
+            )
+        return self._caller(self._new_binding(self._feed(inputs)))
+
+    def _new_binding(self, feed: Mapping[str, np.ndarray]) -> _Binding:
+        binding = self._bind_buffers(feed)
+        if self.spec.variant == "cuda_graph":
+            self._graph_binding = binding
+        return binding
+
+    def _caller(self, binding: _Binding) -> Callable[[], list[Any]]:
+        def call() -> list[Any]:
+            self._last = binding
+            self.session.run_with_iobinding(binding.io)
+            return binding.outputs
+
+        return call
+
+    def _bind_buffers(self, feed: Mapping[str, np.ndarray]) -> _Binding:
+        import onnxruntime as ort
+
+        device, io = self.spec.device, self.session.io_binding()
+        inputs = {n: ort.OrtValue.ortvalue_from_numpy(a, device, 0) for n, a in feed.items()}
+        for name, value in inputs.items():
+            io.bind_ortvalue_input(name, value)
+        batch, seq = feed[self.input_names[0]].shape
+        outputs = []
+        for meta in self.session.get_outputs():
+            shape = _output_shape(meta.shape, batch, seq)
+            value = ort.OrtValue.ortvalue_from_shape_and_type(
+                shape, _ORT_TYPES[meta.type], device, 0
+            )
+            io.bind_ortvalue_output(meta.name, value)
+            outputs.append(value)
+        return _Binding(io, inputs, outputs)
+
+    def sync(self) -> None:
+        if self._last is not None and self.spec.device == "cuda":
+            self._last.io.synchronize_outputs()
+
+
+def _check_dtype(path: Path, spec: RuntimeSpec, declared: str | None) -> None:
+    if declared is None and manifest_path_for(path).exists():
+        declared = read_manifest(path).get("dtype")
+    if declared is None:
+        log.warning("%s has no manifest; cannot check it is %s", path, spec.dtype)
+    elif declared != spec.dtype:
+        raise ValueError(
+            f"{path} is a {declared} graph but {spec.name} asks for {spec.dtype}; export with "
+            f"fp16={spec.dtype == 'float16'}"
+        )
+
+
+def load_ort_runtime(spec: RuntimeSpec, exported: Any) -> OrtRuntime:
+    """ORT runtime from an `ExportedModel` or a .onnx path (dtype checked against the manifest)."""
+    path = Path(getattr(exported, "path", exported))
+    _check_dtype(path, spec, getattr(exported, "dtype", None))
+    return OrtRuntime(spec, create_session(path, spec))
