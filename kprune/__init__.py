@@ -14,11 +14,20 @@ from kprune.errors import (
 )
 from kprune.flops import FlopsReport, encoder_flops, head_flops, neuron_flops
 from kprune.masks import Masks
-from kprune.registry import METHOD_CONFIGS, METHODS, method_configs, prune
+from kprune.methods import KwonConfig, RandomConfig, UniformConfig
+from kprune.registry import (
+    METHOD_CONFIGS,
+    METHOD_VARIANTS,
+    METHODS,
+    make_config,
+    method_configs,
+    method_names,
+    prune,
+)
 from kprune.result import PruneResult, SublayerLog
+from kprune.serialization import load_pruned, save_pruned
 from kprune.structure import EncoderShape, encoder_shape
 from kprune.surgery import count_parameters, remove_pruned_units
-from kprune.serialization import load_pruned, save_pruned
 
 __all__ = [
     "SUPPORTED_MODELS",
@@ -29,19 +38,25 @@ __all__ = [
     "FlopsReport",
     "KpruneConfig",
     "KpruneError",
+    "KwonConfig",
     "METHODS",
     "METHOD_CONFIGS",
+    "METHOD_VARIANTS",
     "Masks",
     "ModelStateError",
     "PruneResult",
+    "RandomConfig",
     "SublayerLog",
+    "UniformConfig",
     "UnsupportedModelError",
     "count_parameters",
     "encoder_flops",
     "encoder_shape",
     "head_flops",
     "load_pruned",
+    "make_config",
     "method_configs",
+    "method_names",
     "neuron_flops",
     "prune",
     "remove_pruned_units",

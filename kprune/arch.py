@@ -89,6 +89,23 @@ _HEADS: dict[str, str] = {
 SUPPORTED_MODELS: tuple[str, ...] = tuple(sorted(_HEADS))
 
 
+def _pooled_head(m: Any, base: Any, hidden: torch.Tensor) -> torch.Tensor:
+    return m.classifier(m.dropout(base.pooler(hidden)))  # type: ignore[no-any-return]
+
+
+def _distil_head(m: Any, base: Any, hidden: torch.Tensor) -> torch.Tensor:
+    pooled = torch.relu(m.pre_classifier(hidden[:, 0]))
+    return m.classifier(m.dropout(pooled))  # type: ignore[no-any-return]
+
+
+_HEAD_FORWARD: dict[str, Callable[[Any, Any, torch.Tensor], torch.Tensor]] = {
+    "pooled": _pooled_head,
+    "sequence": lambda m, base, hidden: m.classifier(hidden),
+    "distil": _distil_head,
+    "qa": lambda m, base, hidden: m.qa_outputs(hidden),
+}
+
+
 def _get(root: nn.Module, path: str) -> Any:
     obj: Any = root
     for part in path.split("."):
@@ -221,16 +238,7 @@ class EncoderAccess:
 
     def head(self, hidden: torch.Tensor) -> torch.Tensor:
         """Task outputs from final hidden states: logits [B, C], or [B, T, 2] start/end for QA."""
-        m = self.model
-        if self.head_kind == "pooled":
-            pooled = self.base.pooler(hidden)
-            return m.classifier(m.dropout(pooled))  # type: ignore[no-any-return]
-        if self.head_kind == "sequence":
-            return m.classifier(hidden)  # type: ignore[no-any-return]
-        if self.head_kind == "distil":
-            pooled = torch.relu(m.pre_classifier(hidden[:, 0]))
-            return m.classifier(m.dropout(pooled))  # type: ignore[no-any-return]
-        return m.qa_outputs(hidden)  # type: ignore[no-any-return]
+        return _HEAD_FORWARD[self.head_kind](self.model, self.base, hidden)
 
     def task_kind(self) -> str:
         """classification, regression or qa, read from the head and the config."""

@@ -27,7 +27,9 @@ class PreparedBatch:
 
 def _check_batch(position: int, batch: object) -> dict[str, torch.Tensor]:
     if not isinstance(batch, dict):
-        raise CalibrationError(f"calibration batch {position} is a {type(batch).__name__}, not a dict")
+        raise CalibrationError(
+            f"calibration batch {position} is a {type(batch).__name__}, not a dict"
+        )
     for key in ("input_ids", "attention_mask"):
         if key not in batch:
             raise CalibrationError(
@@ -38,7 +40,8 @@ def _check_batch(position: int, batch: object) -> dict[str, torch.Tensor]:
     if not isinstance(ids, torch.Tensor) or ids.dim() != 2 or ids.shape != mask.shape:
         raise CalibrationError(
             f"calibration batch {position}: input_ids and attention_mask must be [batch, seq] "
-            f"tensors of one shape, got {getattr(ids, 'shape', None)} and {getattr(mask, 'shape', None)}"
+            f"tensors of one shape, got {getattr(ids, 'shape', None)} and "
+            f"{getattr(mask, 'shape', None)}"
         )
     if bool((mask.sum(dim=1) == 0).any()):
         raise CalibrationError(f"calibration batch {position} has a sequence with no tokens")

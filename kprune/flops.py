@@ -12,7 +12,10 @@ from dataclasses import dataclass
 
 
 def head_flops(seq_len: float, hidden_size: int, head_size: int) -> float:
-    """F_head = 8·s·d·d_h + 4·s²·d_h (Q,K,V: 6·s·d·d_h; output: 2·s·d_h·d; QK^T and PV: 4·s²·d_h)."""
+    """F_head = 8·s·d·d_h + 4·s²·d_h.
+
+    Q, K, V: 6·s·d·d_h; output projection: 2·s·d_h·d; QKᵀ and PV: 4·s²·d_h.
+    """
     return 8.0 * seq_len * hidden_size * head_size + 4.0 * seq_len**2 * head_size
 
 

@@ -72,10 +72,8 @@ def sublayer_forward(
         bias, norm, role = access.attn_bias(layer), access.attn_norm(layer), "attn_out"
     if gate is not None:
         feats = feats * gate
-    if feats.shape[-1] == 0:
-        projected = bias.expand_as(x)
-    else:
-        projected = access.module(layer, role)(feats)
+    # A zero-width projection contributes only its bias.
+    projected = bias.expand_as(x) if feats.shape[-1] == 0 else access.module(layer, role)(feats)
     pre_norm = x + projected
     return SublayerOutput(feats, pre_norm, norm(pre_norm))
 

@@ -43,7 +43,9 @@ class KnowledgeAccumulator:
         d_h = self.access.head_size
         for index, feats in features.items():
             is_ffn = bool(index % 2)
-            energy = feats.detach()[token_mask].float().pow(2).sum(dim=0) * self._weight_energy[index]
+            energy = (
+                feats.detach()[token_mask].float().pow(2).sum(dim=0) * self._weight_energy[index]
+            )
             pred = 0.5 * grads[index].detach().float().pow(2)
             rep_unit, pred_unit = _per_unit(energy, is_ffn, d_h), _per_unit(pred, is_ffn, d_h)
             if index in self.predictive:

@@ -32,7 +32,9 @@ class TaskLoss:
 
 def _qa_loss(logits: torch.Tensor, target: torch.Tensor, t: float) -> torch.Tensor:
     # logits, target: [B, T, 2] (start, end); distributions over positions (dim 1).
-    return (_kl(logits[..., 0], target[..., 0], t, 1) + _kl(logits[..., 1], target[..., 1], t, 1)) / 2
+    return (
+        _kl(logits[..., 0], target[..., 0], t, 1) + _kl(logits[..., 1], target[..., 1], t, 1)
+    ) / 2
 
 
 TASK_LOSSES: dict[str, TaskLoss] = {

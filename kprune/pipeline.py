@@ -43,7 +43,9 @@ class _Step:
 
 
 class _KpruneRun:
-    def __init__(self, model: nn.Module, batches: Sequence[dict[str, torch.Tensor]], config: KpruneConfig):
+    def __init__(
+        self, model: nn.Module, batches: Sequence[dict[str, torch.Tensor]], config: KpruneConfig
+    ):
         check_eval_mode(model)
         check_device(config.device)
         self.config = config
@@ -64,7 +66,10 @@ class _KpruneRun:
         self.neuron_keep = torch.ones(len(neurons), max(neurons), dtype=torch.bool)
         with torch.no_grad():
             embedded = [self.student.embed(b.inputs) for b in self.batches]
-        self.masks_add = [additive_mask(b.inputs["attention_mask"], e.dtype) for b, e in zip(self.batches, embedded)]
+        self.masks_add = [
+            additive_mask(b.inputs["attention_mask"], e.dtype)
+            for b, e in zip(self.batches, embedded)
+        ]
         self.student_x = embedded if config.cache_inputs else []
         self.teacher_x = list(embedded)
         self.soft_targets: list[torch.Tensor | None] = [None] * len(self.batches)
@@ -84,7 +89,11 @@ class _KpruneRun:
         gates = {}
         for j in range(index, self.num_sublayers):
             layer, is_ffn = divmod(j, 2)
-            width = self.student.num_neurons(layer) if is_ffn else self.student.num_heads(layer) * self.student.head_size
+            width = (
+                self.student.num_neurons(layer)
+                if is_ffn
+                else self.student.num_heads(layer) * self.student.head_size
+            )
             gates[j] = torch.ones(width, device=self.config.device, requires_grad=True)
         return gates
 
@@ -93,15 +102,21 @@ class _KpruneRun:
         for position, batch in enumerate(self.batches):
             x_s = self._student_input(position, index)
             with torch.no_grad():
-                teacher_out = sublayer_forward(self.teacher, index, self.teacher_x[position], self.masks_add[position])
+                teacher_out = sublayer_forward(
+                    self.teacher, index, self.teacher_x[position], self.masks_add[position]
+                )
             gates = self._gates(index)
             with torch.enable_grad():
-                out, feats = _forward_with_gates(self.student, index, x_s, self.masks_add[position], gates)
+                out, feats = _forward_with_gates(
+                    self.student, index, x_s, self.masks_add[position], gates
+                )
                 if self.soft_targets[position] is None:  # k = 0: the student is the teacher
                     self.soft_targets[position] = self.loss.target(out, self.config.temperature)
                 loss = self.loss.loss(out, self.soft_targets[position], self.config.temperature)
                 grads = torch.autograd.grad(loss, list(gates.values()), allow_unused=True)
-            named = {j: g if g is not None else torch.zeros_like(gates[j]) for j, g in zip(gates, grads)}
+            named = {
+                j: g if g is not None else torch.zeros_like(gates[j]) for j, g in zip(gates, grads)
+            }
             step.knowledge.add(named, feats, batch.token_mask, batch.size)
             if self.config.tune_weights:
                 bias = self._out_bias(index)
@@ -117,8 +132,12 @@ class _KpruneRun:
     # --- decide, tune, cut -----------------------------------------------------------------------
     def _decide(self, index: int, step: _Step) -> torch.Tensor:
         cfg = self.config
-        head_weight = cfg.head_weight if cfg.head_weight is not None else float(self.student.head_size)
-        scores = step.knowledge.scores(cfg.pred_weight, cfg.rep_weight, head_weight, *self.unit_flops)
+        head_weight = (
+            cfg.head_weight if cfg.head_weight is not None else float(self.student.head_size)
+        )
+        scores = step.knowledge.scores(
+            cfg.pred_weight, cfg.rep_weight, head_weight, *self.unit_flops
+        )
         costs = {j: self.unit_flops[j % 2] for j in scores}
         # For an FFN target, the same layer's heads are already final: range(k, 2L) excludes them.
         return search_sublayer_mask(scores, costs, index, self.budget)
@@ -147,7 +166,9 @@ class _KpruneRun:
         if self.config.cache_inputs:
             with torch.no_grad():
                 for position, x in enumerate(self.student_x):
-                    self.student_x[position] = sublayer_forward(self.student, index, x, self.masks_add[position]).output
+                    self.student_x[position] = sublayer_forward(
+                        self.student, index, x, self.masks_add[position]
+                    ).output
 
     def step(self, index: int) -> SublayerLog:
         started = time.perf_counter()
@@ -168,21 +189,41 @@ class _KpruneRun:
             note=outcome.note if outcome else "tuning off",
             ridge=outcome.ridge if outcome else 0.0,
             seconds=time.perf_counter() - started,
-            predictive_total=float(step.knowledge.predictive[index].sum()) / step.knowledge.sequences,
-            representational_total=float(step.knowledge.representational[index].sum()) / step.knowledge.tokens,
+            predictive_total=float(step.knowledge.predictive[index].sum())
+            / step.knowledge.sequences,
+            representational_total=float(step.knowledge.representational[index].sum())
+            / step.knowledge.tokens,
         )
 
     def finish(self, logs: list[SublayerLog], started: float) -> PruneResult:
         replace_empty_sublayers(self.student)
         masks = Masks(self.head_keep, self.neuron_keep)
         d, d_h = self.student.hidden_size, self.student.head_size
-        achieved = encoder_flops(masks.heads_per_layer(), masks.neurons_per_layer(), self.seq_len, d, d_h)
-        flops = FlopsReport(
-            self.original_flops, self.config.target_flops_ratio * self.original_flops, achieved, self.seq_len
+        achieved = encoder_flops(
+            masks.heads_per_layer(), masks.neurons_per_layer(), self.seq_len, d, d_h
         )
-        untuned = tuple(log.index for log in logs if self.config.tune_weights and not log.tuned and log.units_kept)
+        flops = FlopsReport(
+            self.original_flops,
+            self.config.target_flops_ratio * self.original_flops,
+            achieved,
+            self.seq_len,
+        )
+        untuned = tuple(
+            log.index
+            for log in logs
+            if self.config.tune_weights and not log.tuned and log.units_kept
+        )
         model = self.student.model.cpu() if self.config.device != "cpu" else self.student.model
-        return PruneResult(model, masks, flops, self.config, time.perf_counter() - started, tuple(logs), untuned, "kprune")
+        return PruneResult(
+            model,
+            masks,
+            flops,
+            self.config,
+            time.perf_counter() - started,
+            tuple(logs),
+            untuned,
+            "kprune",
+        )
 
 
 def _frozen_copy(model: nn.Module, device: str) -> nn.Module:
@@ -193,7 +234,11 @@ def _frozen_copy(model: nn.Module, device: str) -> nn.Module:
 
 
 def _forward_with_gates(
-    access: EncoderAccess, start: int, x: torch.Tensor, add_mask: torch.Tensor, gates: dict[int, torch.Tensor]
+    access: EncoderAccess,
+    start: int,
+    x: torch.Tensor,
+    add_mask: torch.Tensor,
+    gates: dict[int, torch.Tensor],
 ) -> tuple[torch.Tensor, dict[int, torch.Tensor]]:
     features = {}
     for index in range(start, 2 * len(access.layers)):

@@ -10,6 +10,14 @@ from torch import nn
 
 from kprune.config import KpruneConfig
 from kprune.errors import ConfigError
+from kprune.methods import (
+    KwonConfig,
+    RandomConfig,
+    UniformConfig,
+    run_kwon,
+    run_random,
+    run_uniform,
+)
 from kprune.pipeline import SublayerCallback, run_kprune
 from kprune.result import PruneResult
 
@@ -17,8 +25,30 @@ PruneFunction = Callable[..., PruneResult]
 
 METHODS: dict[str, tuple[type, PruneFunction]] = {
     "kprune": (KpruneConfig, run_kprune),
+    "kwon": (KwonConfig, run_kwon),
+    "uniform": (UniformConfig, run_uniform),
+    "random": (RandomConfig, run_random),
 }
 METHOD_CONFIGS: dict[str, type] = {name: entry[0] for name, entry in METHODS.items()}
+
+# Named variants (ablations): method name -> (base method, field overrides). Data, not branches.
+METHOD_VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
+    "kprune-no-tuning": ("kprune", {"tune_weights": False}),
+    "kprune-pred-only": ("kprune", {"rep_weight": 0.0}),
+    "kprune-rep-only": ("kprune", {"pred_weight": 0.0}),
+}
+
+
+def method_names() -> tuple[str, ...]:
+    return tuple(METHODS) + tuple(METHOD_VARIANTS)
+
+
+def make_config(method: str, **fields: Any) -> Any:
+    """Config for ``method`` (a method or a variant); ``fields`` override its defaults."""
+    base, overrides = METHOD_VARIANTS.get(method, (method, {}))
+    if base not in METHODS:
+        raise ConfigError(f"unknown pruning method {method!r}; known: {', '.join(method_names())}")
+    return METHODS[base][0](**{**overrides, **fields})
 
 
 def method_configs() -> dict[str, type]:
@@ -32,7 +62,10 @@ def prune(
     config: Any,
     on_sublayer: SublayerCallback | None = None,
 ) -> PruneResult:
-    """Prune ``model`` with the method whose config ``config`` is; returns a dense pruned copy."""
+    """Prune ``model`` with the method whose config ``config`` is; returns a dense pruned copy.
+
+    on_sublayer: called with each SublayerLog as a sublayer-wise method finishes it (progress).
+    """
     for config_class, function in METHODS.values():
         if type(config) is config_class:
             return function(model, calibration_batches, config, on_sublayer)

@@ -1,4 +1,4 @@
-"""What a pruning method returns: the dense pruned model, its masks, FLOPs and a per-sublayer log."""
+"""What a pruning method returns: dense pruned model, masks, FLOPs and a per-sublayer log."""
 
 from __future__ import annotations
 

@@ -43,7 +43,10 @@ def search_sublayer_mask(
     """
     scores = torch.cat([candidates[i].double().cpu() for i in sorted(candidates)])
     costs = torch.cat(
-        [torch.full((candidates[i].numel(),), unit_costs[i], dtype=torch.float64) for i in sorted(candidates)]
+        [
+            torch.full((candidates[i].numel(),), unit_costs[i], dtype=torch.float64)
+            for i in sorted(candidates)
+        ]
     )
     threshold = search_threshold(scores, costs, budget)
     return keep_above(candidates[target].double().cpu(), threshold)

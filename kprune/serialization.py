@@ -61,7 +61,9 @@ def load_pruned(directory: str | Path) -> nn.Module:
         raise KpruneError(f"{source} has no {STRUCTURE_FILE}; it was not written by save_pruned")
     record = json.loads(structure_path.read_text())
     if record.get("format_version") != FORMAT_VERSION:
-        raise KpruneError(f"{structure_path}: unknown format_version {record.get('format_version')!r}")
+        raise KpruneError(
+            f"{structure_path}: unknown format_version {record.get('format_version')!r}"
+        )
     config = transformers.AutoConfig.from_pretrained(source)
     model_class = getattr(transformers, record["model_class"], None)
     if model_class is None:

@@ -50,7 +50,10 @@ def _check_keep(keep: torch.Tensor, units: int, what: str) -> torch.Tensor:
 
 
 def prune_attention(
-    access: EncoderAccess, layer: int, head_keep: torch.Tensor, out_weight: torch.Tensor | None = None
+    access: EncoderAccess,
+    layer: int,
+    head_keep: torch.Tensor,
+    out_weight: torch.Tensor | None = None,
 ) -> None:
     """Keep only ``head_keep`` heads of ``layer`` (in place); optionally set W_out [d, kept·d_h]."""
     kept = _check_keep(head_keep, access.num_heads(layer), f"layer {layer} head")
@@ -65,7 +68,10 @@ def prune_attention(
 
 
 def prune_ffn(
-    access: EncoderAccess, layer: int, neuron_keep: torch.Tensor, out_weight: torch.Tensor | None = None
+    access: EncoderAccess,
+    layer: int,
+    neuron_keep: torch.Tensor,
+    out_weight: torch.Tensor | None = None,
 ) -> None:
     """Keep only ``neuron_keep`` neurons of ``layer`` (in place); optionally set W_out [d, kept]."""
     kept = _check_keep(neuron_keep, access.num_neurons(layer), f"layer {layer} neuron")
@@ -84,8 +90,6 @@ def _set_weight(linear: nn.Linear, weight: torch.Tensor) -> None:
         weight.detach().to(linear.weight.dtype).to(linear.weight.device).clone(),
         requires_grad=False,
     )
-
-
 
 
 def replace_empty_sublayers(access: EncoderAccess) -> None:

@@ -47,19 +47,25 @@ class TuningOutcome:
     note: str  # "tuned", or why the untuned weights were kept
 
 
-def _relative_residual(gram: torch.Tensor, cross: torch.Tensor, energy: float, w: torch.Tensor) -> float:
+def _relative_residual(
+    gram: torch.Tensor, cross: torch.Tensor, energy: float, w: torch.Tensor
+) -> float:
     # ‖AW − B‖² = tr(WᵀGW) − 2·tr(WᵀC) + ‖B‖², with W: [n, d].
     value = float((w * (gram @ w)).sum() - 2.0 * (w * cross).sum()) + energy
     return max(value, 0.0) / energy if energy > 0 else 0.0
 
 
-def _solve(gram: torch.Tensor, cross: torch.Tensor, ridge_ratio: float) -> tuple[torch.Tensor | None, float]:
+def _solve(
+    gram: torch.Tensor, cross: torch.Tensor, ridge_ratio: float
+) -> tuple[torch.Tensor | None, float]:
     """Cholesky solve of G·W = C; retries with a growing ridge when G is not positive definite."""
     n = gram.shape[0]
     scale = float(torch.diagonal(gram).mean()) if n else 0.0
     ridge = 0.0
     for attempt in range(6):
-        factor, info = torch.linalg.cholesky_ex(gram + ridge * torch.eye(n, dtype=gram.dtype, device=gram.device))
+        factor, info = torch.linalg.cholesky_ex(
+            gram + ridge * torch.eye(n, dtype=gram.dtype, device=gram.device)
+        )
         if int(info) == 0:
             return torch.cholesky_solve(cross, factor), ridge
         ridge = max(scale, 1e-12) * ridge_ratio * (10.0**attempt) if ridge_ratio > 0 else 0.0
@@ -69,7 +75,10 @@ def _solve(gram: torch.Tensor, cross: torch.Tensor, ridge_ratio: float) -> tuple
 
 
 def reconstruct_output_weight(
-    stats: GramAccumulator, kept_dims: torch.Tensor, current_weight: torch.Tensor, ridge_ratio: float
+    stats: GramAccumulator,
+    kept_dims: torch.Tensor,
+    current_weight: torch.Tensor,
+    ridge_ratio: float,
 ) -> TuningOutcome:
     """Refit W_out restricted to ``kept_dims`` (input dims of the projection still kept).
 
@@ -80,7 +89,12 @@ def reconstruct_output_weight(
     idx = kept_dims.to(stats.gram.device)
     gram = stats.gram.index_select(0, idx).index_select(1, idx)
     cross = stats.cross.index_select(0, idx)
-    w0 = current_weight.detach().double().T.index_select(0, idx.to(current_weight.device)).to(gram.device)
+    w0 = (
+        current_weight.detach()
+        .double()
+        .T.index_select(0, idx.to(current_weight.device))
+        .to(gram.device)
+    )
     before = _relative_residual(gram, cross, stats.target_energy, w0)
     if idx.numel() == 0:
         return TuningOutcome(None, before, before, 0.0, "no units kept: output is the bias")
@@ -90,7 +104,9 @@ def reconstruct_output_weight(
         return TuningOutcome(None, before, before, ridge, "solve failed: untuned weights kept")
     after = _relative_residual(gram, cross, stats.target_energy, solution)
     if after > before:
-        log.warning("least squares raised the residual (%.4g > %.4g); keeping untuned", after, before)
+        log.warning(
+            "least squares raised the residual (%.4g > %.4g); keeping untuned", after, before
+        )
         return TuningOutcome(None, before, before, ridge, "tuned residual worse: untuned kept")
     if ridge > 0:
         log.info("Gram matrix not positive definite; solved with ridge %.3g", ridge)

@@ -33,8 +33,15 @@ def tiny_model(kind: str = "bert", num_labels: int = 3, layers: int = 2) -> torc
     elif kind == "roberta":
         model = RobertaForSequenceClassification(RobertaConfig(**tiny, num_labels=num_labels))
     elif kind == "distilbert":
-        cfg = DistilBertConfig(vocab_size=128, dim=32, n_layers=layers, n_heads=4, hidden_dim=64,
-                               max_position_embeddings=64, num_labels=num_labels)
+        cfg = DistilBertConfig(
+            vocab_size=128,
+            dim=32,
+            n_layers=layers,
+            n_heads=4,
+            hidden_dim=64,
+            max_position_embeddings=64,
+            num_labels=num_labels,
+        )
         model = DistilBertForSequenceClassification(cfg)
     elif kind == "qa":
         model = BertForQuestionAnswering(BertConfig(**tiny))
@@ -43,7 +50,9 @@ def tiny_model(kind: str = "bert", num_labels: int = 3, layers: int = 2) -> torc
     return model.eval()
 
 
-def make_batches(num_batches: int = 3, batch_size: int = 6, seq: int = 12, seed: int = 1) -> list[dict[str, torch.Tensor]]:
+def make_batches(
+    num_batches: int = 3, batch_size: int = 6, seq: int = 12, seed: int = 1
+) -> list[dict[str, torch.Tensor]]:
     """Random token batches with ragged padding (RoBERTa pad id 1 avoided in real tokens)."""
     g = torch.Generator().manual_seed(seed)
     batches = []

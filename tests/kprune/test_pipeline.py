@@ -23,7 +23,11 @@ pytestmark = pytest.mark.slow
 def _logits(model, batch):
     with torch.no_grad():
         out = model(**batch)
-    return out.logits if hasattr(out, "logits") else torch.stack([out.start_logits, out.end_logits], -1)
+    return (
+        out.logits
+        if hasattr(out, "logits")
+        else torch.stack([out.start_logits, out.end_logits], -1)
+    )
 
 
 @pytest.mark.parametrize("kind", ["bert", "roberta", "distilbert"])
@@ -69,7 +73,9 @@ def test_predictive_knowledge_is_zero_first_then_not():
 
 
 @pytest.mark.parametrize(
-    "kind,num_labels", [("bert", 3), ("bert", 1), ("qa", 2)], ids=["classification", "regression", "qa"]
+    "kind,num_labels",
+    [("bert", 3), ("bert", 1), ("qa", 2)],
+    ids=["classification", "regression", "qa"],
 )
 def test_all_task_kinds_run(kind, num_labels):
     model = tiny_model(kind, num_labels=num_labels)
@@ -90,7 +96,9 @@ def test_same_seed_same_masks_and_cached_equals_full_pass():
 
 
 def test_save_load_round_trip(tmp_path):
-    result = prune(tiny_model("roberta", layers=3), make_batches(), KpruneConfig(target_flops_ratio=0.3))
+    result = prune(
+        tiny_model("roberta", layers=3), make_batches(), KpruneConfig(target_flops_ratio=0.3)
+    )
     save_pruned(result.model, tmp_path / "pruned")
     loaded = load_pruned(tmp_path / "pruned")
     batch = make_batches(1)[0]

@@ -35,7 +35,11 @@ def test_masked_model_equals_dense_pruned_model(kind):
     with torch.no_grad():
         masked = model_outputs(EncoderAccess(model), batch, _gates(masks, 8))
         out = pruned(**batch)
-    dense = out.logits if hasattr(out, "logits") else torch.stack([out.start_logits, out.end_logits], -1)
+    dense = (
+        out.logits
+        if hasattr(out, "logits")
+        else torch.stack([out.start_logits, out.end_logits], -1)
+    )
     torch.testing.assert_close(dense, masked, atol=1e-5, rtol=1e-5)
     shape = encoder_shape(pruned)
     assert list(shape.heads_per_layer) == masks.heads_per_layer()
@@ -54,4 +58,6 @@ def test_pruned_model_is_smaller_and_input_untouched():
 def test_wrong_mask_shape_is_rejected():
     model = tiny_model("bert")
     with pytest.raises(KpruneError, match="keep-mask"):
-        remove_pruned_units(model, Masks(torch.ones(2, 5, dtype=torch.bool), torch.ones(2, 64, dtype=torch.bool)))
+        remove_pruned_units(
+            model, Masks(torch.ones(2, 5, dtype=torch.bool), torch.ones(2, 64, dtype=torch.bool))
+        )
