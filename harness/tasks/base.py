@@ -1,0 +1,119 @@
+"""Task data types shared by every loader: examples, `TaskSpec`, `TaskData` and task errors.
+
+Holds no file formats and no tokenization; loaders in sibling modules produce these types.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from harness.errors import HarnessError
+
+log = logging.getLogger(__name__)
+
+TaskKind = Literal["classification", "regression", "qa"]
+TaskSource = Literal["auto", "files", "datasets"]
+
+
+class UnknownTaskError(HarnessError):
+    """The task name is not in the registry."""
+
+
+class EmptySplitError(HarnessError):
+    """A split that a stage needs has no examples."""
+
+
+class TaskFormatError(HarnessError):
+    """A data file does not follow the format its task expects (columns, labels, JSON keys)."""
+
+
+class DatasetsUnavailableError(HarnessError):
+    """The optional `datasets` library is needed but not installed."""
+
+
+class LabelMismatchError(HarnessError):
+    """A model head's number of outputs does not match the task's labels."""
+
+
+@dataclass(frozen=True)
+class TextExample:
+    """A sentence (or sentence pair) with a class index (classification) or a float (regression)."""
+
+    text: str
+    label: int | float
+    text_pair: str | None = None
+
+
+@dataclass(frozen=True)
+class QAExample:
+    """An extractive QA example; `answer_starts` are character offsets into `context`."""
+
+    id: str
+    question: str
+    context: str
+    answer_texts: tuple[str, ...]
+    answer_starts: tuple[int, ...]
+    is_impossible: bool = False
+
+
+Example = TextExample | QAExample
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """Which task to load and from where; loaders use the bundled asset when no path is given."""
+
+    name: str
+    data_dir: str | None = None
+    """Folder with the task's files (GLUE-format TSV dir, SQuAD JSON dir, asset-like folder)."""
+    path: str | None = None
+    """A single data file (Rotten Tomatoes CSV) where the task has one."""
+    source: TaskSource = "auto"
+    """GLUE only: "files" needs data_dir, "datasets" uses the `datasets` library, "auto" picks."""
+    max_length: int = 128
+    """Token length for encoding this task's examples (calibration and evaluation)."""
+
+    def __post_init__(self) -> None:
+        if self.max_length < 8:
+            raise ValueError(f"max_length must be >= 8, got {self.max_length}")
+        if self.source not in ("auto", "files", "datasets"):
+            raise ValueError(f"source must be auto, files or datasets, got {self.source!r}")
+
+
+@dataclass(frozen=True)
+class TaskData:
+    """A loaded task: train and dev examples plus what the labels mean."""
+
+    name: str
+    kind: TaskKind
+    label_names: tuple[str, ...]
+    train: tuple[Example, ...]
+    dev: tuple[Example, ...]
+
+    def __post_init__(self) -> None:
+        if self.kind == "classification" and len(self.label_names) < 2:
+            raise ValueError(f"classification task {self.name} needs >= 2 label names")
+
+    @property
+    def num_labels(self) -> int:
+        """Model head outputs: classes, 1 for regression, 2 (start/end) for QA."""
+        if self.kind == "classification":
+            return len(self.label_names)
+        return 1 if self.kind == "regression" else 2
+
+
+def require_examples(examples: Sequence[Example], task: str, split: str, where: str) -> None:
+    """Raise EmptySplitError when a split has no examples; `where` names the source."""
+    if len(examples) == 0:
+        raise EmptySplitError(f"task {task!r}: split {split!r} is empty (read from {where})")
+
+
+def label_index(raw: str, raw_labels: Sequence[str], where: str) -> int:
+    """Index of a raw label string; TaskFormatError naming the file/line otherwise."""
+    try:
+        return list(raw_labels).index(raw)
+    except ValueError:
+        raise TaskFormatError(f"{where}: label {raw!r} is not one of {list(raw_labels)}") from None
