@@ -13,6 +13,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from harness.config import BenchmarkConfig, ConfigError, apply_overrides, load_config, preset_names
 from harness.errors import HarnessError
@@ -55,11 +56,11 @@ def _config_arguments(parser: argparse.ArgumentParser, nargs: str = "?") -> None
 def _output_flags(parser: argparse.ArgumentParser, top: bool) -> None:
     """-v/-q/--no-progress, accepted before or after the command (SUPPRESS keeps a value given
     before the command from being reset by the command's own default)."""
-    count: dict[str, object] = {"default": 0} if top else {"default": argparse.SUPPRESS}
-    flag: dict[str, object] = {"default": False} if top else {"default": argparse.SUPPRESS}
-    parser.add_argument("-v", "--verbose", action="count", help="more log output", **count)
-    parser.add_argument("-q", "--quiet", action="count", help="less log output", **count)
-    parser.add_argument("--no-progress", action="store_true", help="hide progress bars", **flag)
+    count: Any = 0 if top else argparse.SUPPRESS
+    flag: Any = False if top else argparse.SUPPRESS
+    parser.add_argument("-v", "--verbose", action="count", default=count, help="more log output")
+    parser.add_argument("-q", "--quiet", action="count", default=count, help="less log output")
+    parser.add_argument("--no-progress", action="store_true", default=flag, help="hide bars")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -82,6 +83,13 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--resume", action="store_true", help="continue the latest run file")
     sweep.add_argument("--keep-going", action="store_true", help="record errors, go on, exit 1")
     sweep.add_argument("--dry-run", action="store_true", help="print the plan; measure nothing")
+    sweep.add_argument(
+        "--plots",
+        type=Path,
+        default=Path("plots"),
+        help="figure folder written from the stored run at the end (default: plots/)",
+    )
+    sweep.add_argument("--no-plots", action="store_true", help="skip the figures")
     sweep.add_argument(
         "--artifacts",
         type=Path,
@@ -128,6 +136,8 @@ def _sweep(args: argparse.Namespace) -> int:
     check_writable_folder(args.out)
     if args.artifacts is not None:
         check_writable_folder(args.artifacts)
+    if not (args.no_plots or args.dry_run):
+        check_writable_folder(args.plots)
     from harness.plan import describe_plan
 
     if args.dry_run:
@@ -145,6 +155,11 @@ def _sweep(args: argparse.Namespace) -> int:
         artifacts_dir=args.artifacts,
     )
     _write(summary_table(run.measurements))
+    if not args.no_plots:
+        from harness.plots import plot_run
+
+        for written in plot_run(run, args.plots):
+            log.info("wrote %s", written)
     failed = [m for m in run.measurements if m.error] + [p for p in run.points if p.error]
     return EXIT_FAILED if failed else EXIT_OK
 

@@ -143,6 +143,8 @@ class BenchmarkConfig:
     timing: TimingSpec = field(default_factory=TimingSpec)
     isolate_backends: bool = False
     """Time each backend in its own process (measurement.md: needed with more than 1 thread)."""
+    interleave_dense: bool = True
+    """Time the dense model again, interleaved with each pruned trial, for its speedup."""
     evaluate: bool = True
     """Evaluate the task metric at every point (False for random-weight latency-only sweeps)."""
     export: bool = False
@@ -167,14 +169,21 @@ class BenchmarkConfig:
 
 
 def method_config_classes() -> Mapping[str, type]:
-    """kprune's method registry (name -> frozen config class)."""
+    """kprune's method registry (name -> frozen config class); variants not included."""
     from kprune import METHOD_CONFIGS
 
     return METHOD_CONFIGS
 
 
+def known_methods() -> list[str]:
+    """Every pruning method and named variant (ablation) kprune offers."""
+    from kprune import method_names
+
+    return sorted(method_names())
+
+
 def _check_methods(methods: tuple[str, ...]) -> None:
-    known = sorted(method_config_classes())
+    known = known_methods()
     _require(len(methods) > 0, f"methods must not be empty; known methods: {known}")
     _require(len(set(methods)) == len(methods), f"methods has duplicates: {list(methods)}")
     for method in methods:
@@ -183,22 +192,32 @@ def _check_methods(methods: tuple[str, ...]) -> None:
 
 def check_method_options(method: str, options: Mapping[str, Any]) -> None:
     """Build the method's config with these options so that its own validation runs."""
-    classes = method_config_classes()
-    _require(method in classes, f"unknown method {method!r}; known methods: {sorted(classes)}")
+    from kprune import make_config
+
+    known = known_methods()
+    _require(method in known, f"unknown method {method!r}; known methods: {known}")
     _require(
         "target_flops_ratio" not in options,
         f"{method}.target_flops_ratio is set by the sweep; use flops_ratios instead",
     )
     try:
-        classes[method](**options)
+        make_config(method, **options)
     except (TypeError, ValueError) as error:  # an unknown keyword, or the method's own checks
         raise ConfigError(f"{method}: {error}") from error
 
 
 def method_config(config: BenchmarkConfig, method: str, ratio: float) -> Any:
     """The method's own frozen config for one point of the sweep."""
-    options = dict(config.method_options.get(method, {}))
-    return method_config_classes()[method](target_flops_ratio=ratio, **options)
+    from kprune import METHOD_VARIANTS, make_config
+
+    # A variant (e.g. kprune-no-tuning) inherits its base method's table, except the fields
+    # the variant itself pins; its own table, if any, wins over both.
+    base, pinned = METHOD_VARIANTS.get(method, (method, {}))
+    inherited = {k: v for k, v in config.method_options.get(base, {}).items() if k not in pinned}
+    options = (
+        {**inherited, **config.method_options.get(method, {})} if base != method else inherited
+    )
+    return make_config(method, target_flops_ratio=ratio, **options)
 
 
 # --- presets, TOML and `--set` overrides -------------------------------------------------------

@@ -21,13 +21,14 @@ log = logging.getLogger(__name__)
 
 
 def _speedup(
-    trial: Trial, samples_ms: list[float], dense: Mapping[str, list[float]]
+    trial: Trial, timing: TrialTiming, samples_ms: list[float], dense: Mapping[str, list[float]]
 ) -> tuple[float | None, float | None, float | None]:
-    """(speedup, ci low, ci high) vs the stored dense samples; the dense point is 1.0 by
-    definition (no interval)."""
+    """(speedup, ci low, ci high) vs the dense twin timed interleaved with this trial, else vs
+    the stored dense samples; the dense point is 1.0 by definition (no interval)."""
     if trial.point.is_dense:
         return 1.0, None, None
-    reference = dense.get(trial.dense_key)
+    twin = timing.dense.samples_ms if timing.dense is not None else None
+    reference = twin or dense.get(trial.dense_key)
     if not reference:
         log.warning("no dense timing for %s: speedup not computed", trial.key)
         return None, None, None
@@ -72,7 +73,7 @@ def measurement(
     if timing.result is None:
         return dataclasses.replace(base, error=timing.error or "not timed")
     samples = timing.result.samples_ms
-    speedup, low, high = _speedup(trial, samples, dense)
+    speedup, low, high = _speedup(trial, timing, samples, dense)
     return dataclasses.replace(
         base,
         latency=summarize(samples),

@@ -121,9 +121,12 @@ def _sweep(
     if not pending:
         return run
     inputs = stages.load_inputs(config, progress=progress, calibrate=True)
+    pruned_trials = [t for p, ts in pending.items() if not p.is_dense for t in ts]
+    reference = _Reference(inputs, pruned_trials, artifacts / "dense_reference")
     for point, trials in tqdm(pending.items(), desc="points", unit="point", disable=not progress):
+        folder = artifacts / point.key.replace("@", "_")
         record, rows = _run_point(
-            inputs, point, trials, dense_samples(run), artifacts, keep_going, progress
+            inputs, point, trials, dense_samples(run), folder, reference, keep_going, progress
         )
         run = store_point(path, run, record, rows)
         log.info("stored %s (%d measurements) in %s", point.key, len(rows), path)
@@ -132,21 +135,38 @@ def _sweep(
     return run
 
 
+class _Reference:
+    """The dense model timed interleaved with pruned trials; built on first use, once."""
+
+    def __init__(self, inputs: stages.SweepInputs, trials: list[Trial], folder: Path) -> None:
+        self.inputs, self.trials, self.folder = inputs, trials, folder
+        self.subject: stages.Subject | None = None
+
+    def get(self) -> stages.Subject | None:
+        if not self.inputs.config.interleave_dense:
+            return None
+        if self.subject is None:
+            self.subject = stages.dense_reference(self.inputs, self.trials, self.folder)
+        return self.subject
+
+
 def _run_point(
     inputs: stages.SweepInputs,
     point: Point,
     trials: list[Trial],
     dense: dict[str, list[float]],
-    artifacts: Path,
+    folder: Path,
+    reference: _Reference,
     keep_going: bool,
     progress: bool,
 ) -> tuple[PrunePoint, list[Any]]:
-    folder = artifacts / point.key.replace("@", "_")
     try:
         built = stages.build_point(inputs, point, folder, progress)
         exports = stages.export_point(inputs, built, trials, folder)
         metric = stages.evaluate_point(inputs, built, exports, progress)
-        timings = time_trials(inputs, built, exports, trials, folder, keep_going, progress)
+        twin = None if point.is_dense else reference.get()
+        subject = stages.Subject(built, exports, folder)
+        timings = time_trials(inputs, subject, twin, trials, keep_going, progress)
     except Exception as error:  # recorded (keep-going) or re-raised as SweepError, never lost
         if not keep_going:
             raise SweepError(

@@ -19,7 +19,7 @@ from torch import nn
 from tqdm import tqdm
 
 from harness.calibration import sample_calibration_batches
-from harness.config import BenchmarkConfig, method_config
+from harness.config import DENSE_METHOD, BenchmarkConfig, method_config
 from harness.errors import HarnessError
 from harness.evaluation import MetricResult, evaluate, torch_predictor
 from harness.export import ExportedModel, export_onnx
@@ -73,6 +73,15 @@ class PointModel:
     prune_seconds: float | None = None
     sublayers: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     untuned_sublayers: list[int] = dataclasses.field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Subject:
+    """A model to time: the point's model, its ONNX exports by dtype, its artifacts folder."""
+
+    built: PointModel
+    exports: dict[str, ExportedModel]
+    folder: Path
 
 
 def _tokenizer(loaded_tokenizer: Any, task: str) -> Any:
@@ -184,6 +193,12 @@ def _write_prune_log(path: Path, built: PointModel, result: Any) -> None:
         "sublayers": built.sublayers,
     }
     replace_text(path, json.dumps(log_doc, indent=1, default=str) + "\n")
+
+
+def dense_reference(inputs: SweepInputs, trials: Sequence[Trial], folder: Path) -> Subject:
+    """The dense model (and the exports `trials` need) to time interleaved with pruned points."""
+    built = build_point(inputs, Point(DENSE_METHOD, 1.0), folder, progress=False)
+    return Subject(built, export_point(inputs, built, trials, folder), folder)
 
 
 def export_point(

@@ -57,10 +57,23 @@ def test_same_seed_same_batches_other_seed_other_order(tokenizer: Any) -> None:
 
 
 def test_token_budget_is_reached_with_the_fewest_examples(tokenizer: Any) -> None:
-    batches = sample_calibration_batches(_task(), tokenizer, num_tokens=50, batch_size=4)
+    batches = sample_calibration_batches(
+        _task(), tokenizer, num_tokens=50, batch_size=4, sort_by_length=False
+    )
     rows = _rows(batches)
     assert _real_tokens(batches) >= 50
     assert _real_tokens(batches) - len(rows[-1]) < 50  # one row fewer would miss the budget
+
+
+def test_length_sorting_keeps_the_rows_and_cuts_padding(tokenizer: Any) -> None:
+    task = _task(count=40)
+    plain = sample_calibration_batches(
+        task, tokenizer, num_tokens=150, batch_size=4, sort_by_length=False
+    )
+    grouped = sample_calibration_batches(task, tokenizer, num_tokens=150, batch_size=4)
+    assert sorted(_rows(plain)) == sorted(_rows(grouped))
+    padded = [sum(b["attention_mask"].numel() for b in bs) for bs in (plain, grouped)]
+    assert padded[1] < padded[0]
 
 
 def test_sampling_is_without_replacement(tokenizer: Any) -> None:

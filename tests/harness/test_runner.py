@@ -54,7 +54,9 @@ def test_smoke_sweep_runs_every_stage(tmp_path: Path):
 
 
 def test_interrupted_sweep_resumes_without_losing_or_redoing_points(tmp_path: Path):
-    config, out = _torch_smoke(), tmp_path / "results"
+    # Without interleaving, a resumed point's speedup must come from the stored dense samples.
+    config = apply_overrides(_torch_smoke(), ["interleave_dense=false"])
+    out = tmp_path / "results"
     first: list = []
 
     def interrupt_after_two(point) -> None:
@@ -127,9 +129,12 @@ def test_resume_refuses_a_changed_config(tmp_path: Path):
 
 def test_cli_sweep_prints_the_summary(tmp_path: Path, capsys):
     argv = ["-q", "--no-progress", "sweep", "smoke", "--out", str(tmp_path / "results")]
+    argv += ["--plots", str(tmp_path / "plots")]
     assert main([*argv, "--set", TORCH_ONLY[0], "--set", "flops_ratios=[1.0,0.5]"]) == 0
     out = capsys.readouterr().out
     assert "speedup" in out and "kprune" in out and "dense" in out
+    written = sorted(p.name for p in (tmp_path / "plots").glob("*.png"))
+    assert any("speedup" in name for name in written), written
 
 
 def test_isolated_backends_are_timed_in_a_child_process(tmp_path: Path):
