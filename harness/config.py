@@ -70,6 +70,12 @@ class TaskSection:
     """The task whose metric is evaluated and whose train split feeds calibration."""
 
     name: str = "rotten_tomatoes"
+    data_dir: str | None = None
+    """Folder with your own task files (GLUE-format TSV folder, SQuAD JSON folder)."""
+    path: str | None = None
+    """A single data file where the task has one (e.g. the Rotten Tomatoes CSV)."""
+    source: str = "auto"
+    """GLUE only: "files" (needs data_dir), "datasets" (the datasets library) or "auto"."""
     max_length: int = 128
     """Token length for calibration and evaluation encodings."""
     eval_batch_size: int = 64
@@ -85,6 +91,10 @@ class TaskSection:
 
         _require(self.name in TASKS, f"unknown task {self.name!r}; known tasks: {sorted(TASKS)}")
         _require(self.max_length >= 8, f"task.max_length must be >= 8, got {self.max_length}")
+        _require(
+            self.source in ("auto", "files", "datasets"),
+            f"task.source must be auto, files or datasets, got {self.source!r}",
+        )
         _require(self.eval_batch_size > 0, "task.eval_batch_size must be > 0")
         n = self.max_eval_examples
         _require(n is None or n > 0, f"task.max_eval_examples must be > 0, got {n}")

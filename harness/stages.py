@@ -96,9 +96,21 @@ def _tokenizer(loaded_tokenizer: Any, task: str) -> Any:
     return TOKENIZER_FALLBACKS[task]()
 
 
+def task_spec(config: BenchmarkConfig) -> TaskSpec:
+    """Where the sweep's task data comes from: the bundled asset or the user's own files."""
+    t = config.task
+    return TaskSpec(
+        t.name,
+        data_dir=t.data_dir,
+        path=t.path,
+        source=t.source,  # type: ignore[arg-type]  # validated by TaskSection
+        max_length=t.max_length,
+    )
+
+
 def load_inputs(config: BenchmarkConfig, *, progress: bool, calibrate: bool) -> SweepInputs:
     """Load the task, the base model (fine-tuning it on first use) and the calibration batches."""
-    task = load_task(TaskSpec(config.task.name, max_length=config.task.max_length))
+    task = load_task(task_spec(config))
     m = config.model
     name = m.name or (config.task.name if m.source == "finetuned" else None)
     spec = ModelSpec(

@@ -156,3 +156,22 @@ def test_invalid_toml(tmp_path: Path):
 def test_config_name_must_be_usable_in_file_names():
     with pytest.raises(ConfigError, match="used in file names"):
         BenchmarkConfig(name="a/b")
+
+
+def test_own_glue_files_reach_the_task_loader(tmp_path):
+    from harness.stages import task_spec
+    from harness.tasks import load_task
+    from tests.harness import task_fixtures as fx
+
+    folder = fx.write_sst2(tmp_path / "SST-2")
+    config = apply_overrides(
+        load_config("smoke"),
+        ["task.name='sst2'", f"task.data_dir='{folder}'", "task.source='files'"],
+    )
+    task = load_task(task_spec(config))
+    assert task.name == "sst2" and len(task.dev) > 0 and task.kind == "classification"
+
+
+def test_bad_task_source_is_rejected():
+    with pytest.raises(ConfigError, match="task.source"):
+        apply_overrides(load_config("smoke"), ["task.source='web'"])
