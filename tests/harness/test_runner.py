@@ -48,9 +48,10 @@ def test_smoke_sweep_runs_every_stage(tmp_path: Path):
     assert all(m.achieved_flops_ratio < 1.0 for m in pruned)
     assert read_run(_only_results_file(tmp_path / "results")) == run
     artifacts = tmp_path / "bench_artifacts"
-    assert len(list(artifacts.rglob("*.onnx"))) == 3
+    folders = {p.parent.name for p in artifacts.rglob("*.onnx")}  # + the interleaved dense twin
+    assert folders == {"dense_1.0", "kprune_0.6", "kprune_0.3", "dense_reference"}
     assert len(list(artifacts.rglob("prune_log.json"))) == 2
-    assert len(list(artifacts.rglob("*.manifest.json"))) == 3
+    assert len(list(artifacts.rglob("*.manifest.json"))) == 4
 
 
 def test_interrupted_sweep_resumes_without_losing_or_redoing_points(tmp_path: Path):
@@ -142,4 +143,5 @@ def test_isolated_backends_are_timed_in_a_child_process(tmp_path: Path):
     run = run_benchmark(config, tmp_path / "results", progress=False)
     assert [m.error for m in run.measurements] == [None, None]
     assert all(m.threads == 1 and m.latency is not None for m in run.measurements)
-    assert len(list((tmp_path / "bench_artifacts").rglob("model.pt"))) == 2
+    folders = {p.parent.name for p in (tmp_path / "bench_artifacts").rglob("model.pt")}
+    assert folders == {"dense_1.0", "kprune_0.5", "dense_reference"}
