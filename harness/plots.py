@@ -1,5 +1,6 @@
 """Figures from stored results only (never measures): accuracy vs latency with the Pareto
-frontier, measured speedup vs kept FLOPs with the ideal 1/ratio line, heads/neurons kept per layer.
+frontier, measured speedup vs kept FLOPs with the ideal 1/ratio line, the task metric vs kept
+FLOPs (one line per method), heads/neurons kept per layer.
 
 matplotlib is imported inside the functions with the Agg backend; PNG and SVG per figure.
 """
@@ -151,6 +152,28 @@ def _kept_figure(plt: Any, points: Sequence[Any], title: str) -> Any:
     return fig
 
 
+def _metric_figure(plt: Any, points: Sequence[Any], title: str) -> Any:
+    """Task metric vs kept FLOPs ratio, one line per method; the dense point joins every line."""
+    fig, ax = plt.subplots(figsize=(6.4, 4.6))
+    dense = [p for p in points if p.method == DENSE_METHOD]
+    methods = sorted({p.method for p in points if p.method != DENSE_METHOD})
+    for method in methods:
+        rows = sorted(
+            [p for p in points if p.method == method] + dense, key=lambda p: p.achieved_flops_ratio
+        )
+        xs = [p.achieved_flops_ratio for p in rows]
+        ax.plot(xs, [p.metric_value for p in rows], marker="o", label=method)
+    for p in dense:
+        ax.scatter([p.achieved_flops_ratio], [p.metric_value], marker="*", s=160, c="k", zorder=5)
+    ax.set_xlabel("kept FLOPs ratio (achieved, kept/original)")
+    ax.set_ylabel(points[0].metric_name or "metric")
+    ax.set_title(title)
+    ax.invert_xaxis()
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small")
+    return fig
+
+
 def _save(plt: Any, fig: Any, out_dir: Path, stem: str) -> list[Path]:
     paths = [out_dir / f"{stem}.{fmt}" for fmt in FORMATS]
     fig.tight_layout()
@@ -188,6 +211,10 @@ def plot_run(run_or_path: BenchmarkRun | Path | str, out_dir: Path | str) -> lis
         figures.append(
             ("speedup_vs_flops", partial(_per_shape_figure, plt, compared, title, _speedup_axes))
         )
+    metric_points = [p for p in run.points if p.error is None and p.metric_value is not None]
+    if metric_points:
+        title = f"{name}: {metric_points[0].metric_name or 'metric'} vs kept FLOPs"
+        figures.append(("metric_vs_flops", partial(_metric_figure, plt, metric_points, title)))
     if kept:
         figures.append(
             ("kept_per_layer", partial(_kept_figure, plt, kept, f"{name}: kept per layer"))
@@ -195,6 +222,6 @@ def plot_run(run_or_path: BenchmarkRun | Path | str, out_dir: Path | str) -> lis
     written: list[Path] = []
     for kind, make in figures:
         written += _save(plt, make(), out, f"{name}_{kind}")
-    if len(figures) < 3:
-        log.info("%s: %d of 3 figures had data to plot", name, len(figures))
+    if len(figures) < 4:
+        log.info("%s: %d of 4 figures had data to plot", name, len(figures))
     return written

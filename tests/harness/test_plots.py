@@ -11,7 +11,7 @@ from harness.plots import pareto_front, plot_run
 from harness.records import write_run
 from tests.harness.handmade_runs import make_run
 
-FIGURES = ("accuracy_vs_latency", "speedup_vs_flops", "kept_per_layer")
+FIGURES = ("accuracy_vs_latency", "speedup_vs_flops", "metric_vs_flops", "kept_per_layer")
 
 
 @pytest.mark.slow
@@ -27,7 +27,7 @@ def test_plot_run_writes_png_and_svg_of_each_figure(tmp_path: Path):
 def test_plot_run_reads_a_stored_results_file(tmp_path: Path):
     path = write_run(make_run(name="stored"), tmp_path / "results")
     written = plot_run(path, tmp_path / "plots")
-    assert len(written) == 6 and all(p.name.startswith("stored_") for p in written)
+    assert len(written) == 8 and all(p.name.startswith("stored_") for p in written)
 
 
 @pytest.mark.slow
@@ -44,7 +44,7 @@ def test_error_rows_are_left_out_not_fatal(tmp_path: Path):
     run = make_run(name="errors")
     broken = dataclasses.replace(run.measurements[-1], latency=None, error="boom")
     run = dataclasses.replace(run, measurements=[*run.measurements[:-1], broken])
-    assert len(plot_run(run, tmp_path)) == 6
+    assert len(plot_run(run, tmp_path)) == 8
 
 
 def test_pareto_front_keeps_points_no_other_beats():
