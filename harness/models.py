@@ -97,40 +97,40 @@ def _load_random_shape(spec: ModelSpec, cache_dir: Path | None, progress: bool) 
     return LoadedModel(model, None, f"RANDOM weights, {shape} shape (seed {spec.seed})")
 
 
-def _model_class(config: Any, spec: ModelSpec) -> Any:
+def _existing_head(config: Any) -> str | None:
+    """'qa' or 'sequence' when the checkpoint was saved with a task head, else None."""
     architectures = " ".join(getattr(config, "architectures", None) or [])
     if "ForQuestionAnswering" in architectures:
-        return AutoModelForQuestionAnswering
-    if "ForSequenceClassification" in architectures:
-        return AutoModelForSequenceClassification
-    return (
-        AutoModelForQuestionAnswering
-        if spec.task_kind == "qa"
-        else AutoModelForSequenceClassification
-    )
+        return "qa"
+    return "sequence" if "ForSequenceClassification" in architectures else None
 
 
-def _check_head(config: Any, spec: ModelSpec, where: str) -> dict[str, Any]:
-    """Extra from_pretrained kwargs; LabelMismatchError when an existing head has another size."""
-    if spec.task_kind == "qa" or spec.num_labels is None:
+def _head_kwargs(config: Any, spec: ModelSpec, where: str) -> dict[str, Any]:
+    """Extra from_pretrained kwargs; LabelMismatchError when a saved head does not fit the task."""
+    head, wanted = _existing_head(config), "qa" if spec.task_kind == "qa" else "sequence"
+    if head is not None and head != wanted:
+        raise LabelMismatchError(f"{where} has a {head} head but the task is {spec.task_kind}")
+    if wanted == "qa" or spec.num_labels is None:
         return {}
-    has_head = "ForSequenceClassification" in " ".join(getattr(config, "architectures", None) or [])
-    if has_head and config.num_labels != spec.num_labels:
+    if head is not None and config.num_labels != spec.num_labels:
         raise LabelMismatchError(
             f"{where} has a {config.num_labels}-output head but {spec.num_labels} labels were asked"
         )
-    return {} if has_head else {"num_labels": spec.num_labels}
+    return {} if head is not None else {"num_labels": spec.num_labels}
 
 
 def _from_pretrained(where: str, spec: ModelSpec, local_only: bool) -> LoadedModel:
     try:
         config = AutoConfig.from_pretrained(where, local_files_only=local_only)
-        extra = _check_head(config, spec, where)
+        extra = _head_kwargs(config, spec, where)
+        auto_class = (
+            AutoModelForQuestionAnswering
+            if spec.task_kind == "qa"
+            else AutoModelForSequenceClassification
+        )
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(spec.seed)  # any newly initialised head
-            model = _model_class(config, spec).from_pretrained(
-                where, local_files_only=local_only, **extra
-            )
+            model = auto_class.from_pretrained(where, local_files_only=local_only, **extra)
     except (OSError, ValueError, KeyError) as error:
         raise ModelLoadError(
             f"cannot load a {spec.task_kind} model from {where!r}: {error}"

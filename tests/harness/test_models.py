@@ -124,3 +124,9 @@ def test_finetuned_source_loads_the_cached_preset_model(
     assert calls == ["rotten_tomatoes"]
     assert "accuracy 0.5000" in loaded.description
     assert isinstance(loaded.model, BertForSequenceClassification)
+
+
+def test_classification_checkpoint_for_a_qa_task_is_a_mismatch(tmp_path: Path) -> None:
+    folder = fx.write_tiny_checkpoint(tmp_path / "ckpt", head=True, num_labels=2)
+    with pytest.raises(LabelMismatchError, match="sequence head but the task is qa"):
+        load_model(ModelSpec("local", path=str(folder), task_kind="qa"))
