@@ -6,7 +6,7 @@ Pure data shaping (lists and numpy/torch arrays); runs no model. QA features: qa
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -64,14 +64,6 @@ def label_tensor(labels: Sequence[int | float], kind: str) -> torch.Tensor:
     """[B] int64 class indices, or [B] float32 targets for regression."""
     dtype = torch.float32 if kind == "regression" else torch.int64
     return torch.tensor(list(labels), dtype=dtype)
-
-
-def chunks(count: int, size: int) -> Iterator[slice]:
-    """Consecutive slices of at most `size` covering range(count)."""
-    if size <= 0:
-        raise ValueError(f"batch size must be positive, got {size}")
-    for start in range(0, count, size):
-        yield slice(start, min(start + size, count))
 
 
 def pad_token_id(tokenizer: Any) -> int:
