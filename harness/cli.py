@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from harness.config import BenchmarkConfig, ConfigError, apply_overrides, load_config, preset_names
+from harness.config.schema import BenchmarkConfig, ConfigError, apply_overrides, load_config, preset_names
 from harness.errors import HarnessError
 
 log = logging.getLogger(__name__)
@@ -29,8 +29,8 @@ class UsageError(HarnessError):
 
 def _usage_errors() -> tuple[type[BaseException], ...]:
     """Errors that mean "fix the command or the setup", not "a measurement failed"."""
-    from harness.assets import AssetMissingError
-    from harness.records import ResultsFileError
+    from harness.data.assets import AssetMissingError
+    from harness.results.records import ResultsFileError
 
     return (ConfigError, UsageError, ResultsFileError, AssetMissingError)
 
@@ -138,13 +138,13 @@ def _sweep(args: argparse.Namespace) -> int:
         check_writable_folder(args.artifacts)
     if not (args.no_plots or args.dry_run):
         check_writable_folder(args.plots)
-    from harness.plan import describe_plan
+    from harness.sweep.plan import describe_plan
 
     if args.dry_run:
         _write(describe_plan(config))
         return EXIT_OK
-    from harness.runner import run_benchmark
-    from harness.summary import summary_table
+    from harness.sweep.run import run_benchmark
+    from harness.report.summary import summary_table
 
     run = run_benchmark(
         config,
@@ -156,7 +156,7 @@ def _sweep(args: argparse.Namespace) -> int:
     )
     _write(summary_table(run.measurements))
     if not args.no_plots:
-        from harness.plots import plot_run
+        from harness.report.plots import plot_run
 
         for written in plot_run(run, args.plots):
             log.info("wrote %s", written)
@@ -165,14 +165,14 @@ def _sweep(args: argparse.Namespace) -> int:
 
 
 def _prepare(args: argparse.Namespace) -> int:
-    from harness.runner import prepare
+    from harness.sweep.run import prepare
 
     prepare(_config(args), install=True, progress=not args.no_progress)
     return EXIT_OK
 
 
 def _finetune(args: argparse.Namespace) -> int:
-    from harness.runner import prepare
+    from harness.sweep.run import prepare
 
     prepare(_config(args), install=False, progress=not args.no_progress)
     return EXIT_OK
@@ -194,7 +194,7 @@ def _run_files(paths: Sequence[Path]) -> list[Path]:
 
 
 def _plot(args: argparse.Namespace) -> int:
-    from harness.plots import plot_run
+    from harness.report.plots import plot_run
 
     check_writable_folder(args.out)
     for path in _run_files(args.runs):
@@ -204,8 +204,8 @@ def _plot(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from harness.compare import compare_runs
-    from harness.records import read_run
+    from harness.report.compare import compare_runs
+    from harness.results.records import read_run
 
     for path in (args.a, args.b):
         if not path.is_file():

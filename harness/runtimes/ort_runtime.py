@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.manifest import manifest_path_for, read_manifest
+from harness.export.manifest import manifest_path_for, read_manifest
 from harness.runtimes.base import CudaUnavailableError, ProviderUnavailableError, RuntimeSpec
 
 log = logging.getLogger(__name__)

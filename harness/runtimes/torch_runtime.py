@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from harness.model_io import model_output_names
+from harness.export.io_names import model_output_names
 from harness.runtimes.base import CudaUnavailableError, RuntimeSpec
 
 log = logging.getLogger(__name__)

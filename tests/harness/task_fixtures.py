@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 from transformers import BertConfig, BertForSequenceClassification, BertModel, BertTokenizerFast
 
-from harness.tasks.rotten_tomatoes import is_dev_movie
+from harness.data.tasks.rotten_tomatoes import is_dev_movie
 
 WORDS = [
     "the",

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from harness.cli import EXIT_OK, EXIT_USAGE, main
-from harness.config import load_config
-from harness.records import write_run
+from harness.config.schema import load_config
+from harness.results.records import write_run
 from tests.harness.handmade_runs import make_run
 
 
@@ -93,7 +93,7 @@ def test_python_dash_m_harness_entry_point_is_the_cli():
 
 
 def test_prepare_installs_only_what_the_config_reads(monkeypatch):
-    from harness import runner
+    from harness.sweep import run as runner
 
     assert runner.needed_assets(load_config("default")) == ["rotten_tomatoes", "minilm"]
     assert runner.needed_assets(load_config("smoke")) == []

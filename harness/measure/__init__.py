@@ -1,0 +1,1 @@
+"""How a number is taken: the clock loop, the isolated timing child, statistics, evaluation and task metrics."""

@@ -1,0 +1,162 @@
+"""Time runtimes of one backend in a fresh Python process (interleaved inside it), so another
+backend's idle thread pool cannot steal cores: ``python -m harness.measure.isolated JOB RESULT``.
+
+The parent writes a JSON job and reads a JSON result; the child loads only the backend it needs
+(no torch for ONNX Runtime). Statistics are the caller's (`harness.measure.stats`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from harness.errors import HarnessError
+from harness.export.io_names import dummy_batch
+from harness.runtimes.base import RuntimeSpec, load_runtime
+from harness.measure.clock import Timed, TimingResult, TimingSpec, measure_interleaved
+
+log = logging.getLogger(__name__)
+
+_THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+
+
+class SubprocessTimingError(HarnessError):
+    """The timing child process failed; the message carries its exit code and stderr tail."""
+
+
+@dataclass(frozen=True)
+class SubprocessJob:
+    """One configuration for the child: runtime, artifact file, and the input shape.
+
+    ``artifact`` is a .onnx file (onnxruntime) or a folder written by `save_torch_model` (torch).
+    """
+
+    spec: RuntimeSpec
+    artifact: Path
+    batch_size: int
+    seq_len: int
+    vocab_size: int
+    input_names: tuple[str, ...]
+    seed: int = 0
+
+
+def save_torch_model(model: Any, directory: Path) -> Path:
+    """Save a (pruned) task model for a timing child (`kprune.save_pruned`, safetensors)."""
+    from kprune import save_pruned
+
+    return save_pruned(model, directory)
+
+
+def _load_torch_model(directory: str) -> Any:
+    from kprune import load_pruned
+
+    return load_pruned(directory)
+
+
+_ARTIFACT_LOADERS = {"torch": _load_torch_model, "onnxruntime": Path}
+
+
+def _child_env(jobs: Sequence[SubprocessJob]) -> dict[str, str]:
+    env = dict(os.environ)
+    threads = {job.spec.threads for job in jobs}
+    if len(threads) == 1 and None not in threads:
+        env.update(dict.fromkeys(_THREAD_ENV, str(threads.pop())))
+    return env
+
+
+def measure_in_subprocess(
+    jobs: Mapping[str, SubprocessJob], spec: TimingSpec, *, timeout_s: float | None = None
+) -> dict[str, TimingResult]:
+    """Time ``jobs`` (one backend) interleaved in a fresh process; results by job name."""
+    backends = {job.spec.backend for job in jobs.values()}
+    if len(backends) != 1:
+        raise ValueError(f"one backend per timing process, got {sorted(backends)}")
+    document = {
+        "timing": asdict(spec),
+        "jobs": {
+            name: {**asdict(job), "artifact": str(job.artifact)} for name, job in jobs.items()
+        },
+    }
+    with tempfile.TemporaryDirectory(prefix="kprune-timing-") as tmp:
+        job_path, result_path = Path(tmp, "job.json"), Path(tmp, "result.json")
+        job_path.write_text(json.dumps(document), encoding="utf-8")
+        command = [
+            sys.executable,
+            "-m",
+            "harness.measure.isolated",
+            str(job_path),
+            str(result_path),
+        ]
+        done = subprocess.run(
+            command,
+            env=_child_env(list(jobs.values())),
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+            check=False,
+        )
+        if done.returncode != 0 or not result_path.exists():
+            raise SubprocessTimingError(
+                f"timing child for {sorted(jobs)} exited with {done.returncode}; stderr tail:\n"
+                f"{done.stderr[-2000:]}"
+            )
+        results = json.loads(result_path.read_text(encoding="utf-8"))
+    return {name: _result_from_json(results[name]) for name in jobs}
+
+
+def _result_from_json(data: Mapping[str, Any]) -> TimingResult:
+    return TimingResult(tuple(data["samples_s"]), data["first_call_s"], data["warmup_s"])
+
+
+def _job_from_json(data: Mapping[str, Any]) -> SubprocessJob:
+    spec = RuntimeSpec(**data["spec"])
+    fields = {k: v for k, v in data.items() if k not in ("spec", "artifact", "input_names")}
+    names = tuple(data["input_names"])
+    return SubprocessJob(spec=spec, artifact=Path(data["artifact"]), input_names=names, **fields)
+
+
+def run_job_file(job_path: Path, result_path: Path) -> None:
+    """Child side: load every job's runtime, bind its inputs, time them interleaved, write JSON."""
+    document = json.loads(job_path.read_text(encoding="utf-8"))
+    configs: dict[str, Timed] = {}
+    runtimes = {}
+    for name, data in document["jobs"].items():
+        job = _job_from_json(data)
+        artifact = _ARTIFACT_LOADERS[job.spec.backend](str(job.artifact))
+        runtime = runtimes[name] = load_runtime(job.spec, artifact)
+        batch = dummy_batch(
+            job.batch_size,
+            job.seq_len,
+            vocab_size=job.vocab_size,
+            input_names=job.input_names,
+            seed=job.seed,
+        )
+        configs[name] = Timed(runtime.bind(batch), runtime.sync)
+    results = measure_interleaved(configs, TimingSpec(**document["timing"]))
+    payload = {
+        name: {**asdict(result), "threads": runtimes[name].threads, "pid": os.getpid()}
+        for name, result in results.items()
+    }
+    result_path.write_text(json.dumps(payload), encoding="utf-8")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if len(args) != 2:
+        sys.stderr.write("usage: python -m harness.measure.isolated JOB.json RESULT.json\n")
+        return 2
+    logging.basicConfig(level=logging.WARNING)
+    run_job_file(Path(args[0]), Path(args[1]))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

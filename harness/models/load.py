@@ -1,0 +1,201 @@
+"""Build or load the base encoder task model named by a `ModelSpec`, and check kprune supports it.
+
+Bundled fine-tuned models come from harness.models.finetune (cached); this module never trains itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+from transformers import (
+    AutoConfig,
+    AutoModelForQuestionAnswering,
+    AutoModelForSequenceClassification,
+    AutoTokenizer,
+    BertConfig,
+    BertForQuestionAnswering,
+    BertForSequenceClassification,
+)
+
+from harness.errors import HarnessError
+from harness.models.finetune import finetune, preset
+from harness.data.tasks import LabelMismatchError, TaskKind
+from kprune import encoder_shape
+
+log = logging.getLogger(__name__)
+
+ModelSource = Literal["finetuned", "local", "hub", "tiny-random", "random-shape"]
+
+# (layers, hidden, heads, FFN, vocab): random-weight stand-ins for timing-only runs.
+RANDOM_SHAPES: dict[str, tuple[int, int, int, int, int]] = {
+    "tiny": (2, 32, 4, 64, 128),
+    "minilm": (6, 384, 12, 1536, 30522),
+    "bert-base": (12, 768, 12, 3072, 30522),
+}
+_TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt")
+
+
+class ModelLoadError(HarnessError):
+    """The model named by a ModelSpec cannot be loaded (missing dir, not a checkpoint, no hub)."""
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Where the base model comes from; `name` is a preset task, hub id or random shape."""
+
+    source: ModelSource
+    name: str | None = None
+    path: str | None = None
+    task_kind: TaskKind = "classification"
+    num_labels: int | None = None
+    """Expected head size: checked against a checkpoint's head, used for new heads."""
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A model in eval mode, its tokenizer (None for random models) and a human description."""
+
+    model: torch.nn.Module
+    tokenizer: Any | None
+    description: str
+
+
+def _random_model(shape: str, spec: ModelSpec) -> torch.nn.Module:
+    if shape not in RANDOM_SHAPES:
+        raise ModelLoadError(f"unknown random shape {shape!r}; known: {sorted(RANDOM_SHAPES)}")
+    layers, hidden, heads, ffn, vocab = RANDOM_SHAPES[shape]
+    config = BertConfig(
+        vocab_size=vocab,
+        hidden_size=hidden,
+        num_hidden_layers=layers,
+        num_attention_heads=heads,
+        intermediate_size=ffn,
+    )
+    config.num_labels = spec.num_labels or 2
+    model_class = (
+        BertForQuestionAnswering if spec.task_kind == "qa" else BertForSequenceClassification
+    )
+    with torch.random.fork_rng(devices=[]):  # seeded without touching the caller's RNG
+        torch.manual_seed(spec.seed)
+        return model_class(config)
+
+
+def _load_tiny(spec: ModelSpec, cache_dir: Path | None, progress: bool) -> LoadedModel:
+    return LoadedModel(_random_model("tiny", spec), None, f"tiny RANDOM BERT (seed {spec.seed})")
+
+
+def _load_random_shape(spec: ModelSpec, cache_dir: Path | None, progress: bool) -> LoadedModel:
+    shape = spec.name or ""
+    model = _random_model(shape, spec)
+    return LoadedModel(model, None, f"RANDOM weights, {shape} shape (seed {spec.seed})")
+
+
+def _existing_head(config: Any) -> str | None:
+    """'qa' or 'sequence' when the checkpoint was saved with a task head, else None."""
+    architectures = " ".join(getattr(config, "architectures", None) or [])
+    if "ForQuestionAnswering" in architectures:
+        return "qa"
+    return "sequence" if "ForSequenceClassification" in architectures else None
+
+
+def _head_kwargs(config: Any, spec: ModelSpec, where: str) -> dict[str, Any]:
+    """Extra from_pretrained kwargs; LabelMismatchError when a saved head does not fit the task."""
+    head, wanted = _existing_head(config), "qa" if spec.task_kind == "qa" else "sequence"
+    if head is not None and head != wanted:
+        raise LabelMismatchError(f"{where} has a {head} head but the task is {spec.task_kind}")
+    if wanted == "qa" or spec.num_labels is None:
+        return {}
+    if head is not None and config.num_labels != spec.num_labels:
+        raise LabelMismatchError(
+            f"{where} has a {config.num_labels}-output head but {spec.num_labels} labels were asked"
+        )
+    return {} if head is not None else {"num_labels": spec.num_labels}
+
+
+def _from_pretrained(where: str, spec: ModelSpec, local_only: bool) -> LoadedModel:
+    try:
+        config = AutoConfig.from_pretrained(where, local_files_only=local_only)
+        extra = _head_kwargs(config, spec, where)
+        auto_class = (
+            AutoModelForQuestionAnswering
+            if spec.task_kind == "qa"
+            else AutoModelForSequenceClassification
+        )
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(spec.seed)  # any newly initialised head
+            model = auto_class.from_pretrained(where, local_files_only=local_only, **extra)
+    except (OSError, ValueError, KeyError) as error:
+        raise ModelLoadError(
+            f"cannot load a {spec.task_kind} model from {where!r}: {error}"
+        ) from error
+    tokenizer = None
+    if not Path(where).is_dir() or any((Path(where) / f).is_file() for f in _TOKENIZER_FILES):
+        tokenizer = AutoTokenizer.from_pretrained(where, local_files_only=local_only)
+    else:
+        log.warning("%s has no tokenizer files; LoadedModel.tokenizer is None", where)
+    return LoadedModel(model, tokenizer, f"{type(model).__name__} from {where}")
+
+
+def _load_local(spec: ModelSpec, cache_dir: Path | None, progress: bool) -> LoadedModel:
+    folder = Path(spec.path or spec.name or "")
+    if not folder.is_dir():
+        raise ModelLoadError(f"checkpoint directory does not exist: {folder}")
+    if not (folder / "config.json").is_file():
+        raise ModelLoadError(f"{folder} is not a Hugging Face checkpoint (no config.json)")
+    return _from_pretrained(str(folder), spec, local_only=True)
+
+
+def _load_hub(spec: ModelSpec, cache_dir: Path | None, progress: bool) -> LoadedModel:
+    if not spec.name:
+        raise ModelLoadError("source 'hub' needs name = a hub model id")
+    offline = os.environ.get("HF_HUB_OFFLINE", "0") not in ("", "0", "false", "False")
+    try:
+        return _from_pretrained(spec.name, spec, local_only=offline)
+    except ModelLoadError as error:
+        raise ModelLoadError(
+            f"{error} (is a model hub reachable? offline, use source='local' with a directory)"
+        ) from error
+
+
+def _load_finetuned(spec: ModelSpec, cache_dir: Path | None, progress: bool) -> LoadedModel:
+    task = spec.name or ""
+    result = finetune(preset(task), cache_dir, progress=progress)
+    metric = result.manifest["dev_metric"]
+    local = ModelSpec("local", path=str(result.path), num_labels=spec.num_labels)
+    loaded = _load_local(local, cache_dir, progress)
+    description = (
+        f"{task} fine-tuned {result.manifest['base']} ({metric['name']} {metric['value']:.4f})"
+    )
+    return LoadedModel(loaded.model, loaded.tokenizer, description)
+
+
+_LOADERS: dict[str, Callable[[ModelSpec, Path | None, bool], LoadedModel]] = {
+    "finetuned": _load_finetuned,
+    "local": _load_local,
+    "hub": _load_hub,
+    "tiny-random": _load_tiny,
+    "random-shape": _load_random_shape,
+}
+
+
+def load_model(
+    spec: ModelSpec, *, cache_dir: Path | None = None, progress: bool = False
+) -> LoadedModel:
+    """Load `spec` in eval mode; kprune.UnsupportedModelError if its architecture is unsupported.
+
+    "finetuned" trains the preset on first use (minutes) and reuses the cache afterwards.
+    """
+    if spec.source not in _LOADERS:
+        raise ModelLoadError(f"unknown model source {spec.source!r}; known: {sorted(_LOADERS)}")
+    loaded = _LOADERS[spec.source](spec, cache_dir, progress)
+    loaded.model.eval()
+    shape = encoder_shape(loaded.model)  # raises kprune.UnsupportedModelError
+    log.info("loaded %s: %s", loaded.description, shape)
+    return loaded

@@ -1,0 +1,284 @@
+"""Result records: `Measurement` rows, `PrunePoint`s and the `BenchmarkRun` document (schema
+versioned, older versions upgraded on read), written atomically as JSON + CSV in bench_results/.
+
+Never measures; never overwrites another run's file.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import json
+import logging
+import re
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from harness.results.atomic_files import create_numbered, replace_text
+from harness.results.environment import machine_id
+from harness.errors import HarnessError
+from harness.results.upgrade import SCHEMA_VERSION, SchemaVersionError, upgrade_document
+from harness.measure.stats import LatencyStats
+from harness.measure.clock import TIMER
+
+log = logging.getLogger(__name__)
+
+
+class ResultsFileError(HarnessError):
+    """A results file cannot be read (corrupt, unknown schema, missing fields); names the file."""
+
+    def __init__(self, path: object, problem: str) -> None:
+        self.path = path
+        self.problem = problem
+        super().__init__(
+            f"{path}: {problem}. Move the file out of the results folder or re-run the sweep "
+            "that wrote it; other results still load."
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Measurement:
+    """One (method, target ratio, backend, device, dtype, batch, seq) row; see docs/design.md."""
+
+    method: str
+    target_flops_ratio: float
+    achieved_flops_ratio: float
+    params: int
+    backend: str
+    variant: str
+    device: str
+    dtype: str
+    batch_size: int
+    seq_len: int
+    threads: int | None = None
+    timer: str = TIMER
+    latency: LatencyStats | None = None
+    samples_ms: list[float] = field(default_factory=list)
+    first_call_ms: float | None = None
+    speedup_vs_dense: float | None = None
+    speedup_ci95_low: float | None = None
+    speedup_ci95_high: float | None = None
+    ideal_speedup: float | None = None
+    metric_name: str | None = None
+    metric_value: float | None = None
+    prune_seconds: float | None = None
+    export_seconds: float | None = None
+    error: str | None = None
+
+    def csv_row(self) -> dict[str, Any]:
+        """Flat scalar row: latency fields become ``latency_<name>``; raw samples are left out."""
+        row = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        del row["samples_ms"], row["latency"]
+        stats = dataclasses.asdict(self.latency) if self.latency else {}
+        for name in (f.name for f in dataclasses.fields(LatencyStats)):
+            row[f"latency_{name}"] = stats.get(name)
+        return row
+
+
+@dataclass(frozen=True, kw_only=True)
+class PrunePoint:
+    """One pruned model, per (method, target ratio): what it kept and what it scored."""
+
+    method: str
+    target_flops_ratio: float
+    achieved_flops_ratio: float
+    params: int
+    heads_per_layer: list[int]
+    neurons_per_layer: list[int]
+    metric_name: str | None = None
+    metric_value: float | None = None
+    prune_seconds: float | None = None
+    sublayers: list[dict[str, Any]] = field(default_factory=list)
+    untuned_sublayers: list[int] = field(default_factory=list)
+    error: str | None = None
+
+
+# CSV columns in order: the contract's columns first, then the other scalar fields.
+_LEADING = (
+    "method",
+    "target_flops_ratio",
+    "achieved_flops_ratio",
+    "params",
+    "backend",
+    "device",
+    "dtype",
+    "batch_size",
+    "seq_len",
+    "latency_median_ms",
+    "latency_p90_ms",
+    "latency_ci95_low_ms",
+    "latency_ci95_high_ms",
+    "speedup_vs_dense",
+    "metric_name",
+    "metric_value",
+)
+_ALL = [f.name for f in dataclasses.fields(Measurement) if f.name not in ("latency", "samples_ms")]
+_ALL += [f"latency_{f.name}" for f in dataclasses.fields(LatencyStats)]
+CSV_COLUMNS: tuple[str, ...] = (*_LEADING, *(c for c in _ALL if c not in _LEADING))
+
+
+def _utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True, kw_only=True)
+class BenchmarkRun:
+    """A sweep's results with its resolved config and environment fingerprint."""
+
+    schema_version: int = SCHEMA_VERSION
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    created_utc: str = field(default_factory=_utc_now)
+    config: dict[str, Any]
+    environment: dict[str, Any]
+    points: list[PrunePoint] = field(default_factory=list)
+    measurements: list[Measurement] = field(default_factory=list)
+
+    def with_measurement(self, measurement: Measurement) -> BenchmarkRun:
+        return dataclasses.replace(self, measurements=[*self.measurements, measurement])
+
+    def with_point(self, point: PrunePoint) -> BenchmarkRun:
+        return dataclasses.replace(self, points=[*self.points, point])
+
+
+def run_to_dict(run: BenchmarkRun) -> dict[str, Any]:
+    """JSON-ready document of ``run``."""
+    return dataclasses.asdict(run)
+
+
+def _build(cls: type[Any], data: Mapping[str, Any], where: str | Path) -> Any:
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        log.warning("%s: ignoring unknown fields %s", where, unknown)
+    return cls(**{k: v for k, v in data.items() if k in names})
+
+
+def _measurement_from(data: Mapping[str, Any], where: str | Path) -> Measurement:
+    latency = data.get("latency")
+    stats = _build(LatencyStats, latency, where) if latency is not None else None
+    return _build(Measurement, {**data, "latency": stats}, where)  # type: ignore[no-any-return]
+
+
+def run_from_dict(
+    doc: Mapping[str, Any], where: str | Path = "<document>", stem: str = ""
+) -> BenchmarkRun:
+    """A `BenchmarkRun` from a (possibly older) JSON document; `ResultsFileError` if malformed."""
+    if not isinstance(doc, Mapping):
+        raise ResultsFileError(where, f"top level is {type(doc).__name__}, not a JSON object")
+    try:
+        data = upgrade_document(dict(doc), stem)
+    except SchemaVersionError as problem:
+        raise ResultsFileError(where, str(problem)) from problem
+    try:
+        points = [_build(PrunePoint, p, where) for p in data.get("points", [])]
+        rows = [_measurement_from(m, where) for m in data.get("measurements", [])]
+        body = {k: v for k, v in data.items() if k not in ("points", "measurements")}
+        run: BenchmarkRun = _build(
+            BenchmarkRun, {**body, "points": points, "measurements": rows}, where
+        )
+    except (TypeError, ValueError, AttributeError, KeyError) as problem:
+        raise ResultsFileError(where, f"malformed record ({problem})") from problem
+    return run
+
+
+# --- files: bench_results/<machine-id>/<NNNN>_<commit7>[-dirty]_<config-name>.json + .csv ---
+
+
+def run_file_stem(run: BenchmarkRun, number: int) -> str:
+    """``NNNN_<commit7>[-dirty]_<config-name>`` for ``run``."""
+    env = run.environment
+    commit = str(env["commit"])[:7] if env.get("commit") else "nocommit"
+    commit += "-dirty" if env.get("dirty") else ""
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", str(run.config.get("name") or "run")).strip("-")
+    return f"{number:04d}_{commit}_{name or 'run'}"
+
+
+def _json_text(run: BenchmarkRun) -> str:
+    return json.dumps(run_to_dict(run), indent=1) + "\n"
+
+
+def _csv_text(run: BenchmarkRun) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=["run_id", *CSV_COLUMNS])
+    writer.writeheader()
+    writer.writerows({"run_id": run.run_id, **m.csv_row()} for m in run.measurements)
+    return buffer.getvalue()
+
+
+def save_run(run: BenchmarkRun, path: Path) -> Path:
+    """Atomically (re)write ``path`` (JSON) and the CSV beside it; for incremental sweeps."""
+    replace_text(path, _json_text(run))
+    replace_text(path.with_suffix(".csv"), _csv_text(run))
+    return path
+
+
+def write_run(run: BenchmarkRun, out_dir: Path | str) -> Path:
+    """Write ``run`` under ``out_dir/<machine-id>/`` with the next free number; returns the path."""
+    folder = Path(out_dir) / str(run.environment.get("machine_id") or machine_id(run.environment))
+    path = create_numbered(folder, lambda n: f"{run_file_stem(run, n)}.json", _json_text(run))
+    replace_text(path.with_suffix(".csv"), _csv_text(run))
+    log.info("wrote %s", path)
+    return path
+
+
+def append_measurement(path: Path, run: BenchmarkRun, measurement: Measurement) -> BenchmarkRun:
+    """``run`` plus ``measurement``, saved atomically to ``path``; returns the new run."""
+    new = run.with_measurement(measurement)
+    save_run(new, path)
+    return new
+
+
+def append_point(path: Path, run: BenchmarkRun, point: PrunePoint) -> BenchmarkRun:
+    """``run`` plus ``point``, saved atomically to ``path``; returns the new run."""
+    new = run.with_point(point)
+    save_run(new, path)
+    return new
+
+
+def read_run(path: Path | str) -> BenchmarkRun:
+    """Load (and upgrade) one results file; `ResultsFileError` names the file and the problem."""
+    path = Path(path)
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as problem:
+        raise ResultsFileError(path, f"cannot be read ({problem})") from problem
+    except (json.JSONDecodeError, UnicodeDecodeError) as problem:
+        raise ResultsFileError(path, f"is not valid JSON ({problem})") from problem
+    return run_from_dict(doc, path, path.stem)
+
+
+def read_runs(folder: Path | str) -> tuple[list[BenchmarkRun], list[ResultsFileError]]:
+    """Every ``*.json`` run under ``folder`` (recursive); corrupt files are reported, not raised."""
+    runs, errors = [], []
+    for path in sorted(Path(folder).rglob("*.json")):
+        if path.name.startswith("."):
+            continue
+        try:
+            runs.append(read_run(path))
+        except ResultsFileError as problem:
+            log.warning("%s", problem)
+            errors.append(problem)
+    return runs, errors
+
+
+def to_dataframe(runs: list[BenchmarkRun]) -> Any:
+    """pandas DataFrame: one row per measurement, with run_id, commit, dirty and machine_id."""
+    import pandas as pd
+
+    rows = []
+    for run in runs:
+        env = run.environment
+        context = {
+            "run_id": run.run_id,
+            "commit": env.get("commit"),
+            "dirty": env.get("dirty"),
+            "machine_id": env.get("machine_id") or machine_id(env),
+        }
+        rows += [{**context, **m.csv_row()} for m in run.measurements]
+    columns = ["run_id", "commit", "dirty", "machine_id", *CSV_COLUMNS]
+    return pd.DataFrame(rows, columns=columns)
