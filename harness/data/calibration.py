@@ -12,8 +12,15 @@ from typing import Any
 import numpy as np
 import torch
 
-from harness.data.encoding import Row, collate, label_tensor, pad_token_id, to_tensors, tokenize_texts
-from harness.errors import HarnessError
+from harness.config.schema import CalibrationSpec
+from harness.data.encoding import (
+    Row,
+    collate,
+    label_tensor,
+    pad_token_id,
+    to_tensors,
+    tokenize_texts,
+)
 from harness.data.qa_encoding import build_qa_features, default_doc_stride
 from harness.data.tasks import EmptySplitError, Example, QAExample, TaskData, TextExample
 
@@ -21,10 +28,6 @@ log = logging.getLogger(__name__)
 
 _ENCODE_CHUNK = 256  # examples tokenized per tokenizer call; does not change the result
 Targets = dict[str, int | float]
-
-
-class CalibrationSizeError(HarnessError):
-    """The requested token budget or batch size is not a positive number."""
 
 
 def _encode(
@@ -81,30 +84,24 @@ def _batch(
 def sample_calibration_batches(
     task_data: TaskData,
     tokenizer: Any,
+    spec: CalibrationSpec,
     *,
-    num_tokens: int = 100_000,
-    batch_size: int = 32,
-    max_length: int = 128,
-    seed: int = 0,
+    max_length: int,
     include_labels: bool = True,
-    sort_by_length: bool = True,
 ) -> list[dict[str, torch.Tensor]]:
-    """Batches of train examples totalling >= num_tokens real (non-pad) tokens, in fixed order.
+    """Batches of train examples totalling >= spec.num_tokens real (non-pad) tokens, fixed order.
 
     Keys: input_ids [B,T] int64, attention_mask [B,T] (1 = real token), token_type_ids when the
     tokenizer makes them, and labels [B] (int64, float32 for regression) or start_positions /
     end_positions [B] for QA. T is the longest row of each batch (dynamic padding).
-    sort_by_length groups rows of similar length into batches (stable sort of the sampled rows),
-    which removes most padding and so most of the pruning cost on short-text tasks.
+    spec.sort_by_length groups rows of similar length into batches (stable sort of the sampled
+    rows), which removes most padding and so most of the pruning cost on short-text tasks.
     """
-    if num_tokens <= 0 or batch_size <= 0:
-        raise CalibrationSizeError(
-            f"num_tokens and batch_size must be positive, got {num_tokens} and {batch_size}"
-        )
+    num_tokens, batch_size, seed = spec.num_tokens, spec.batch_size, spec.seed
     if not task_data.train:
         raise EmptySplitError(f"task {task_data.name!r}: no train examples to calibrate on")
     rows = _take_rows(task_data, tokenizer, num_tokens, max_length, seed)
-    if sort_by_length:
+    if spec.sort_by_length:
         rows = sorted(rows, key=lambda item: int(sum(item[0]["attention_mask"])))
     pad_id = pad_token_id(tokenizer)
     batches = [

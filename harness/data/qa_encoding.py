@@ -13,15 +13,15 @@ from typing import Any
 import numpy as np
 
 from harness.data.encoding import Row
-from harness.errors import HarnessError
 from harness.data.tasks import QAExample
+from harness.errors import UsageError
 
 log = logging.getLogger(__name__)
 
 Span = tuple[int, int]
 
 
-class TokenizerNotFastError(HarnessError):
+class TokenizerNotFastError(UsageError):
     """QA preprocessing needs a fast tokenizer (character offsets)."""
 
 

@@ -1,1 +1,3 @@
-"""PyTorch model -> ONNX graph: export, fp16 conversion, ORT fusion, parity gate, structure manifest, I/O names."""
+"""PyTorch model -> ONNX graph: export, fp16 conversion, ORT fusion, parity gate, structure
+manifest, I/O names.
+"""

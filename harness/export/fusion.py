@@ -17,10 +17,12 @@ from typing import Any
 
 from torch import nn
 
-from harness.errors import HarnessError
-from harness.export.onnx import FP16_ATOL, FP16_RTOL, ExportedModel
+from harness.errors import MeasuredFailure
+from harness.export.fp16 import FP16_ATOL, FP16_RTOL
 from harness.export.manifest import derive_manifest, read_manifest
-from harness.export.parity import Predictor, check_parity, parity_shapes
+from harness.export.onnx import ExportedModel
+from harness.export.parity import check_parity, parity_shapes
+from harness.runtimes.base import Predictor
 from harness.runtimes.ort_runtime import ort_predictor
 from harness.runtimes.torch_runtime import eval_mode, torch_predictor
 
@@ -30,7 +32,7 @@ log = logging.getLogger(__name__)
 _NOT_FUSIONS = frozenset({"LayerNormalization", "SimplifiedLayerNormalization"})
 
 
-class FusionNotApplicableError(HarnessError):
+class FusionNotApplicableError(MeasuredFailure):
     """The optimizer fused nothing (or not the required operators); the graph is unchanged."""
 
 

@@ -1,5 +1,5 @@
-"""Export a dense (pruned) encoder to ONNX with dynamic batch/sequence axes, a structure manifest
-and a parity gate against PyTorch; optional fp16 variant for CUDA.
+"""Export a dense (pruned) encoder to a float32 ONNX graph with dynamic batch/sequence axes, a
+structure manifest and a parity gate against PyTorch (fp16 is a separate step: `export.fp16`).
 
 Never mutates the caller's model (train/eval mode is restored) and never times anything.
 """
@@ -18,24 +18,34 @@ from typing import Any, cast
 import torch
 from torch import nn
 
-from harness.errors import HarnessError
+from harness.errors import MeasuredFailure
+from harness.export.io_names import (
+    dummy_batch,
+    model_input_names,
+    model_output_names,
+    output_dynamic_axes,
+)
 from harness.export.manifest import write_manifest
-from harness.export.io_names import dummy_batch, model_input_names, model_output_names, output_dynamic_axes
 from harness.export.parity import ExportMismatchError, check_parity, parity_shapes
 from harness.runtimes.ort_runtime import ort_predictor
 from harness.runtimes.torch_runtime import eval_mode, torch_predictor
 
-__all__ = ["DEFAULT_OPSET", "ExportError", "ExportMismatchError", "ExportedModel", "export_onnx"]
+__all__ = [
+    "DEFAULT_OPSET",
+    "ExportError",
+    "ExportMismatchError",
+    "ExportedModel",
+    "export_onnx",
+    "gate_against",
+]
 
 log = logging.getLogger(__name__)
 
 DEFAULT_OPSET = 17
 MAX_IR_VERSION = 13  # onnxruntime-gpu 1.31 reads ONNX IR <= 13 (environment.md)
-FP16_ATOL = 1e-2  # fp16 graph vs the fp32 PyTorch reference
-FP16_RTOL = 1e-2
 
 
-class ExportError(HarnessError):
+class ExportError(MeasuredFailure):
     """The graph cannot be used as exported (e.g. an IR version onnxruntime cannot read)."""
 
 
@@ -113,15 +123,6 @@ def _run_exporter(
     )
 
 
-def _convert_fp16(src: Path, dst: Path) -> None:
-    import onnx
-    from onnxruntime.transformers.float16 import convert_float_to_float16
-
-    # int64 inputs and fp32 outputs stay as they are; the graph computes in fp16 inside.
-    model16 = convert_float_to_float16(onnx.load(str(src)), keep_io_types=True)
-    onnx.save(model16, str(dst))
-
-
 def _check_ir_version(path: Path) -> None:
     import onnx
 
@@ -151,19 +152,16 @@ def export_onnx(
     *,
     sample_batch_sizes: Sequence[int] = (1, 2),
     seq_lens: Sequence[int] = (8, 16),
-    fp16: bool = False,
     opset: int = DEFAULT_OPSET,
     atol: float = 1e-4,
     rtol: float = 1e-3,
     input_names: Sequence[str] | None = None,
     name: str = "model",
 ) -> ExportedModel:
-    """Export ``model`` to ``out_dir/<name>.onnx`` (plus ``<name>_fp16.onnx`` with ``fp16``).
+    """Export ``model`` to ``out_dir/<name>.onnx``, a float32 graph with a manifest beside it.
 
-    The fp32 graph is gated against PyTorch with (atol, rtol) on every (batch, seq) in
-    sample_batch_sizes x seq_lens, unpadded and with a padded row; the fp16 graph is gated against
-    the fp32 PyTorch model with (FP16_ATOL, FP16_RTOL). Raises `ExportMismatchError`. The returned
-    model is the fp16 one when ``fp16``. A manifest is written beside each .onnx.
+    The graph is gated against PyTorch with (atol, rtol) on every (batch, seq) in
+    sample_batch_sizes x seq_lens, unpadded and with a padded row; raises `ExportMismatchError`.
     """
     start = time.perf_counter()
     out = Path(out_dir)
@@ -175,16 +173,35 @@ def export_onnx(
         outputs = _trace_and_export(model, names, path, opset, max(seq_lens))
         shapes = parity_shapes(sample_batch_sizes, seq_lens)
         gate = partial(check_parity, shapes=shapes, input_names=names, vocab_size=config.vocab_size)
-        reference = torch_predictor(model)
         info = dict(opset=opset, input_names=list(names), output_names=list(outputs))
-        diff = gate(reference, ort_predictor(path), path=path, atol=atol, rtol=rtol)
-        if fp16:
-            write_manifest(path, model, dtype=dtype, max_abs_diff=diff, **info)
-            path, dtype = out / f"{name}_fp16.onnx", "float16"
-            _convert_fp16(out / f"{name}.onnx", path)
-            diff = gate(reference, ort_predictor(path), path=path, atol=FP16_ATOL, rtol=FP16_RTOL)
+        diff = gate(torch_predictor(model), ort_predictor(path), path=path, atol=atol, rtol=rtol)
         _check_ir_version(path)
     manifest = write_manifest(path, model, dtype=dtype, max_abs_diff=diff, **info)
     seconds = time.perf_counter() - start
     log.info("exported %s in %.1f s (max |diff| %.3g)", path, seconds, diff)
     return ExportedModel(path, opset, names, outputs, diff, manifest, seconds, dtype)
+
+
+def gate_against(
+    model: nn.Module,
+    exported: ExportedModel,
+    path: Path,
+    *,
+    atol: float,
+    rtol: float,
+    sample_batch_sizes: Sequence[int] = (1, 2),
+    seq_lens: Sequence[int] = (8, 16),
+) -> float:
+    """Parity of the graph at `path` (derived from `exported`) against PyTorch `model`."""
+    vocab = int(cast(Any, model).config.vocab_size)
+    with eval_mode(model):
+        return check_parity(
+            torch_predictor(model),
+            ort_predictor(path),
+            path=path,
+            shapes=parity_shapes(sample_batch_sizes, seq_lens),
+            input_names=exported.input_names,
+            vocab_size=vocab,
+            atol=atol,
+            rtol=rtol,
+        )

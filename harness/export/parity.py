@@ -7,18 +7,17 @@ edits the graph or the model. Used by export (vs PyTorch) and fusion (vs PyTorch
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from harness.errors import HarnessError
+from harness.errors import MeasuredFailure
 from harness.export.io_names import dummy_batch
+from harness.runtimes.base import Predictor
 
 log = logging.getLogger(__name__)
-
-Predictor = Callable[[Mapping[str, np.ndarray]], Mapping[str, np.ndarray]]
 
 
 @dataclass(frozen=True)
@@ -51,7 +50,7 @@ class Mismatch:
         )
 
 
-class ExportMismatchError(HarnessError):
+class ExportMismatchError(MeasuredFailure):
     """The exported graph disagrees with its reference; lists every mismatch."""
 
     def __init__(self, path: Path, mismatches: Sequence[Mismatch], atol: float, rtol: float):

@@ -1,1 +1,3 @@
-"""How a number is taken: the clock loop, the isolated timing child, statistics, evaluation and task metrics."""
+"""How a number is taken: the clock loop, the isolated timing child, statistics, evaluation and
+task metrics.
+"""

@@ -11,10 +11,6 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from harness.measure.isolated import SubprocessJob
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +49,10 @@ class TimingResult:
     samples_s: tuple[float, ...]
     first_call_s: float
     warmup_s: float
+    threads: int | None = None
+    """Intra-op threads the runtime reported while timed (None: left to the backend, or CUDA)."""
+    pid: int | None = None
+    """The process that ran the timed calls (an isolated child's own pid)."""
 
     @property
     def samples_ms(self) -> list[float]:
@@ -121,12 +121,3 @@ def measure_interleaved(
             break
     log.debug("timed %s: %d samples each in %.2f s", names, len(samples[names[0]]), elapsed)
     return {n: TimingResult(tuple(samples[n]), first[n], warmup[n]) for n in names}
-
-
-def measure_in_subprocess(
-    jobs: Mapping[str, SubprocessJob], spec: TimingSpec, *, timeout_s: float | None = None
-) -> dict[str, TimingResult]:
-    """Time ``jobs`` (one backend) interleaved in a fresh process (`harness.measure.isolated`)."""
-    from harness.measure.isolated import measure_in_subprocess as run_in_child
-
-    return run_in_child(jobs, spec, timeout_s=timeout_s)

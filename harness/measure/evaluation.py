@@ -6,26 +6,20 @@ A predictor maps int64 numpy inputs to numpy logits, so every backend is scored 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import torch
 from tqdm import tqdm
 
-from harness.measure import metrics
 from harness.data.encoding import collate, pad_token_id, tokenize_texts
 from harness.data.qa_encoding import build_qa_features, default_doc_stride, predict_answer
 from harness.data.tasks import EmptySplitError, LabelMismatchError, QAExample, TaskData, TextExample
+from harness.measure import metrics
+from harness.runtimes.base import Predictor
 
 log = logging.getLogger(__name__)
-
-Predictor = Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]]
-"""Inputs: int64 [B,T] input_ids, attention_mask (maybe token_type_ids).
-Outputs: "logits" [B,C], or "start_logits" and "end_logits" [B,T] for QA."""
-
-OUTPUT_KEYS = ("logits", "start_logits", "end_logits")
 
 
 @dataclass(frozen=True)
@@ -36,23 +30,6 @@ class MetricResult:
     value: float
     extras: dict[str, float]
     count: int
-
-
-def torch_predictor(model: torch.nn.Module, device: str = "cpu") -> Predictor:
-    """Wrap a HF model as a Predictor; puts the model in eval mode on `device`."""
-    model.eval().to(device)
-
-    def predict(inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        tensors = {key: torch.from_numpy(value).to(device) for key, value in inputs.items()}
-        with torch.inference_mode():
-            output = model(**tensors)
-        return {
-            key: getattr(output, key).float().cpu().numpy()
-            for key in OUTPUT_KEYS
-            if getattr(output, key, None) is not None
-        }
-
-    return predict
 
 
 def _batches(rows: Sequence[Any], batch_size: int, progress: bool, what: str) -> Any:
@@ -151,8 +128,8 @@ def evaluate(
     task_data: TaskData,
     tokenizer: Any,
     *,
-    batch_size: int = 64,
-    max_length: int = 128,
+    batch_size: int,
+    max_length: int,
     progress: bool = False,
 ) -> MetricResult:
     """Primary metric on the dev split: accuracy (classification), spearman, or SQuAD f1."""

@@ -1,8 +1,9 @@
 """Time runtimes of one backend in a fresh Python process (interleaved inside it), so another
 backend's idle thread pool cannot steal cores: ``python -m harness.measure.isolated JOB RESULT``.
 
-The parent writes a JSON job and reads a JSON result; the child loads only the backend it needs
-(no torch for ONNX Runtime). Statistics are the caller's (`harness.measure.stats`).
+The parent writes a JSON job and reads a JSON result with the child's pid and the threads each
+runtime reported; the child loads only the backend it needs (no torch for ONNX Runtime) and is
+killed after `timeout_s`. Statistics are the caller's (`harness.measure.stats`).
 """
 
 from __future__ import annotations
@@ -18,53 +19,36 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.errors import HarnessError
+from harness.errors import MeasuredFailure
 from harness.export.io_names import dummy_batch
-from harness.runtimes.base import RuntimeSpec, load_runtime
 from harness.measure.clock import Timed, TimingResult, TimingSpec, measure_interleaved
+from harness.runtimes.base import RuntimeSpec, load_child_artifact, load_runtime
 
 log = logging.getLogger(__name__)
 
 _THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
 
-class SubprocessTimingError(HarnessError):
-    """The timing child process failed; the message carries its exit code and stderr tail."""
+class IsolatedTimingError(MeasuredFailure):
+    """The timing child process failed or ran out of time; carries its exit code and stderr."""
 
 
 @dataclass(frozen=True)
-class SubprocessJob:
-    """One configuration for the child: runtime, artifact file, and the input shape.
-
-    ``artifact`` is a .onnx file (onnxruntime) or a folder written by `save_torch_model` (torch).
-    """
+class IsolatedJob:
+    """One configuration for the child: runtime, artifact file, and the input shape."""
 
     spec: RuntimeSpec
     artifact: Path
+    """What `spec.artifact` names, as a file: a .onnx graph, or a folder `save_module` wrote."""
     batch_size: int
     seq_len: int
     vocab_size: int
     input_names: tuple[str, ...]
     seed: int = 0
+    pad_last_rows: int = 0
 
 
-def save_torch_model(model: Any, directory: Path) -> Path:
-    """Save a (pruned) task model for a timing child (`kprune.save_pruned`, safetensors)."""
-    from kprune import save_pruned
-
-    return save_pruned(model, directory)
-
-
-def _load_torch_model(directory: str) -> Any:
-    from kprune import load_pruned
-
-    return load_pruned(directory)
-
-
-_ARTIFACT_LOADERS = {"torch": _load_torch_model, "onnxruntime": Path}
-
-
-def _child_env(jobs: Sequence[SubprocessJob]) -> dict[str, str]:
+def _child_env(jobs: Sequence[IsolatedJob]) -> dict[str, str]:
     env = dict(os.environ)
     threads = {job.spec.threads for job in jobs}
     if len(threads) == 1 and None not in threads:
@@ -72,8 +56,25 @@ def _child_env(jobs: Sequence[SubprocessJob]) -> dict[str, str]:
     return env
 
 
-def measure_in_subprocess(
-    jobs: Mapping[str, SubprocessJob], spec: TimingSpec, *, timeout_s: float | None = None
+def _run_child(job_path: Path, result_path: Path, env: dict[str, str], timeout_s: float) -> None:
+    command = [sys.executable, "-m", "harness.measure.isolated", str(job_path), str(result_path)]
+    try:
+        done = subprocess.run(
+            command, env=env, capture_output=True, text=True, timeout=timeout_s, check=False
+        )
+    except subprocess.TimeoutExpired as error:
+        raise IsolatedTimingError(
+            f"timing child ran past {timeout_s:.0f} s and was killed; raise "
+            "isolated_timeout_s or time fewer trials per group"
+        ) from error
+    if done.returncode != 0 or not result_path.exists():
+        raise IsolatedTimingError(
+            f"timing child exited with {done.returncode}; stderr tail:\n{done.stderr[-2000:]}"
+        )
+
+
+def measure_isolated(
+    jobs: Mapping[str, IsolatedJob], spec: TimingSpec, *, timeout_s: float
 ) -> dict[str, TimingResult]:
     """Time ``jobs`` (one backend) interleaved in a fresh process; results by job name."""
     backends = {job.spec.backend for job in jobs.values()}
@@ -88,61 +89,49 @@ def measure_in_subprocess(
     with tempfile.TemporaryDirectory(prefix="kprune-timing-") as tmp:
         job_path, result_path = Path(tmp, "job.json"), Path(tmp, "result.json")
         job_path.write_text(json.dumps(document), encoding="utf-8")
-        command = [
-            sys.executable,
-            "-m",
-            "harness.measure.isolated",
-            str(job_path),
-            str(result_path),
-        ]
-        done = subprocess.run(
-            command,
-            env=_child_env(list(jobs.values())),
-            capture_output=True,
-            text=True,
-            timeout=timeout_s,
-            check=False,
-        )
-        if done.returncode != 0 or not result_path.exists():
-            raise SubprocessTimingError(
-                f"timing child for {sorted(jobs)} exited with {done.returncode}; stderr tail:\n"
-                f"{done.stderr[-2000:]}"
-            )
+        _run_child(job_path, result_path, _child_env(list(jobs.values())), timeout_s)
         results = json.loads(result_path.read_text(encoding="utf-8"))
     return {name: _result_from_json(results[name]) for name in jobs}
 
 
 def _result_from_json(data: Mapping[str, Any]) -> TimingResult:
-    return TimingResult(tuple(data["samples_s"]), data["first_call_s"], data["warmup_s"])
+    return TimingResult(
+        tuple(data["samples_s"]),
+        data["first_call_s"],
+        data["warmup_s"],
+        threads=data.get("threads"),
+        pid=data.get("pid"),
+    )
 
 
-def _job_from_json(data: Mapping[str, Any]) -> SubprocessJob:
+def _job_from_json(data: Mapping[str, Any]) -> IsolatedJob:
     spec = RuntimeSpec(**data["spec"])
     fields = {k: v for k, v in data.items() if k not in ("spec", "artifact", "input_names")}
     names = tuple(data["input_names"])
-    return SubprocessJob(spec=spec, artifact=Path(data["artifact"]), input_names=names, **fields)
+    return IsolatedJob(spec=spec, artifact=Path(data["artifact"]), input_names=names, **fields)
 
 
 def run_job_file(job_path: Path, result_path: Path) -> None:
     """Child side: load every job's runtime, bind its inputs, time them interleaved, write JSON."""
     document = json.loads(job_path.read_text(encoding="utf-8"))
     configs: dict[str, Timed] = {}
-    runtimes = {}
+    threads: dict[str, int | None] = {}
     for name, data in document["jobs"].items():
         job = _job_from_json(data)
-        artifact = _ARTIFACT_LOADERS[job.spec.backend](str(job.artifact))
-        runtime = runtimes[name] = load_runtime(job.spec, artifact)
+        runtime = load_runtime(job.spec, load_child_artifact(job.spec, str(job.artifact)))
         batch = dummy_batch(
             job.batch_size,
             job.seq_len,
             vocab_size=job.vocab_size,
             input_names=job.input_names,
+            pad_last_rows=job.pad_last_rows,
             seed=job.seed,
         )
         configs[name] = Timed(runtime.bind(batch), runtime.sync)
+        threads[name] = runtime.threads
     results = measure_interleaved(configs, TimingSpec(**document["timing"]))
     payload = {
-        name: {**asdict(result), "threads": runtimes[name].threads, "pid": os.getpid()}
+        name: {**asdict(result), "threads": threads[name], "pid": os.getpid()}
         for name, result in results.items()
     }
     result_path.write_text(json.dumps(payload), encoding="utf-8")

@@ -21,8 +21,8 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from harness.errors import HarnessError
 from harness.data.tasks import TaskData
+from harness.errors import UsageError
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ _CHUNK_BYTES = 1 << 20
 T = TypeVar("T")
 
 
-class CacheCorruptError(HarnessError):
+class CacheCorruptError(UsageError):
     """A cache entry exists but its manifest is missing or unreadable."""
 
 

@@ -1,6 +1,6 @@
 """Build or load the base encoder task model named by a `ModelSpec`, and check kprune supports it.
 
-Bundled fine-tuned models come from harness.models.finetune (cached); this module never trains itself.
+Bundled fine-tuned models come from harness.models.finetune (cached); this module never trains.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import torch
 from transformers import (
@@ -23,14 +23,13 @@ from transformers import (
     BertForSequenceClassification,
 )
 
-from harness.errors import HarnessError
-from harness.models.finetune import finetune, preset
+from harness.config.schema import ModelSpec
 from harness.data.tasks import LabelMismatchError, TaskKind
+from harness.errors import UsageError
+from harness.models.finetune import finetune, preset
 from kprune import encoder_shape
 
 log = logging.getLogger(__name__)
-
-ModelSource = Literal["finetuned", "local", "hub", "tiny-random", "random-shape"]
 
 # (layers, hidden, heads, FFN, vocab): random-weight stand-ins for timing-only runs.
 RANDOM_SHAPES: dict[str, tuple[int, int, int, int, int]] = {
@@ -41,21 +40,17 @@ RANDOM_SHAPES: dict[str, tuple[int, int, int, int, int]] = {
 _TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt")
 
 
-class ModelLoadError(HarnessError):
+class ModelLoadError(UsageError):
     """The model named by a ModelSpec cannot be loaded (missing dir, not a checkpoint, no hub)."""
 
 
 @dataclass(frozen=True)
-class ModelSpec:
-    """Where the base model comes from; `name` is a preset task, hub id or random shape."""
+class Head:
+    """The task head the loaded model must have: its kind and, when known, its outputs."""
 
-    source: ModelSource
-    name: str | None = None
-    path: str | None = None
-    task_kind: TaskKind = "classification"
+    kind: TaskKind = "classification"
     num_labels: int | None = None
     """Expected head size: checked against a checkpoint's head, used for new heads."""
-    seed: int = 0
 
 
 @dataclass(frozen=True)
@@ -67,7 +62,7 @@ class LoadedModel:
     description: str
 
 
-def _random_model(shape: str, spec: ModelSpec) -> torch.nn.Module:
+def _random_model(shape: str, spec: ModelSpec, head: Head) -> torch.nn.Module:
     if shape not in RANDOM_SHAPES:
         raise ModelLoadError(f"unknown random shape {shape!r}; known: {sorted(RANDOM_SHAPES)}")
     layers, hidden, heads, ffn, vocab = RANDOM_SHAPES[shape]
@@ -78,22 +73,24 @@ def _random_model(shape: str, spec: ModelSpec) -> torch.nn.Module:
         num_attention_heads=heads,
         intermediate_size=ffn,
     )
-    config.num_labels = spec.num_labels or 2
-    model_class = (
-        BertForQuestionAnswering if spec.task_kind == "qa" else BertForSequenceClassification
-    )
+    config.num_labels = head.num_labels or 2
+    model_class = BertForQuestionAnswering if head.kind == "qa" else BertForSequenceClassification
     with torch.random.fork_rng(devices=[]):  # seeded without touching the caller's RNG
         torch.manual_seed(spec.seed)
         return model_class(config)
 
 
-def _load_tiny(spec: ModelSpec, cache_dir: Path | None, progress: bool) -> LoadedModel:
-    return LoadedModel(_random_model("tiny", spec), None, f"tiny RANDOM BERT (seed {spec.seed})")
+def _load_tiny(spec: ModelSpec, head: Head, cache_dir: Path | None, progress: bool) -> LoadedModel:
+    return LoadedModel(
+        _random_model("tiny", spec, head), None, f"tiny RANDOM BERT (seed {spec.seed})"
+    )
 
 
-def _load_random_shape(spec: ModelSpec, cache_dir: Path | None, progress: bool) -> LoadedModel:
+def _load_random_shape(
+    spec: ModelSpec, head: Head, cache_dir: Path | None, progress: bool
+) -> LoadedModel:
     shape = spec.name or ""
-    model = _random_model(shape, spec)
+    model = _random_model(shape, spec, head)
     return LoadedModel(model, None, f"RANDOM weights, {shape} shape (seed {spec.seed})")
 
 
@@ -105,36 +102,35 @@ def _existing_head(config: Any) -> str | None:
     return "sequence" if "ForSequenceClassification" in architectures else None
 
 
-def _head_kwargs(config: Any, spec: ModelSpec, where: str) -> dict[str, Any]:
+def _head_kwargs(config: Any, head_wanted: Head, where: str) -> dict[str, Any]:
     """Extra from_pretrained kwargs; LabelMismatchError when a saved head does not fit the task."""
-    head, wanted = _existing_head(config), "qa" if spec.task_kind == "qa" else "sequence"
+    head, wanted = _existing_head(config), "qa" if head_wanted.kind == "qa" else "sequence"
     if head is not None and head != wanted:
-        raise LabelMismatchError(f"{where} has a {head} head but the task is {spec.task_kind}")
-    if wanted == "qa" or spec.num_labels is None:
+        raise LabelMismatchError(f"{where} has a {head} head but the task is {head_wanted.kind}")
+    labels = head_wanted.num_labels
+    if wanted == "qa" or labels is None:
         return {}
-    if head is not None and config.num_labels != spec.num_labels:
+    if head is not None and config.num_labels != labels:
         raise LabelMismatchError(
-            f"{where} has a {config.num_labels}-output head but {spec.num_labels} labels were asked"
+            f"{where} has a {config.num_labels}-output head but {labels} labels were asked"
         )
-    return {} if head is not None else {"num_labels": spec.num_labels}
+    return {} if head is not None else {"num_labels": labels}
 
 
-def _from_pretrained(where: str, spec: ModelSpec, local_only: bool) -> LoadedModel:
+def _from_pretrained(where: str, spec: ModelSpec, head: Head, local_only: bool) -> LoadedModel:
     try:
         config = AutoConfig.from_pretrained(where, local_files_only=local_only)
-        extra = _head_kwargs(config, spec, where)
+        extra = _head_kwargs(config, head, where)
         auto_class = (
             AutoModelForQuestionAnswering
-            if spec.task_kind == "qa"
+            if head.kind == "qa"
             else AutoModelForSequenceClassification
         )
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(spec.seed)  # any newly initialised head
             model = auto_class.from_pretrained(where, local_files_only=local_only, **extra)
     except (OSError, ValueError, KeyError) as error:
-        raise ModelLoadError(
-            f"cannot load a {spec.task_kind} model from {where!r}: {error}"
-        ) from error
+        raise ModelLoadError(f"cannot load a {head.kind} model from {where!r}: {error}") from error
     tokenizer = None
     if not Path(where).is_dir() or any((Path(where) / f).is_file() for f in _TOKENIZER_FILES):
         tokenizer = AutoTokenizer.from_pretrained(where, local_files_only=local_only)
@@ -143,40 +139,42 @@ def _from_pretrained(where: str, spec: ModelSpec, local_only: bool) -> LoadedMod
     return LoadedModel(model, tokenizer, f"{type(model).__name__} from {where}")
 
 
-def _load_local(spec: ModelSpec, cache_dir: Path | None, progress: bool) -> LoadedModel:
+def _load_local(spec: ModelSpec, head: Head, cache_dir: Path | None, progress: bool) -> LoadedModel:
     folder = Path(spec.path or spec.name or "")
     if not folder.is_dir():
         raise ModelLoadError(f"checkpoint directory does not exist: {folder}")
     if not (folder / "config.json").is_file():
         raise ModelLoadError(f"{folder} is not a Hugging Face checkpoint (no config.json)")
-    return _from_pretrained(str(folder), spec, local_only=True)
+    return _from_pretrained(str(folder), spec, head, local_only=True)
 
 
-def _load_hub(spec: ModelSpec, cache_dir: Path | None, progress: bool) -> LoadedModel:
+def _load_hub(spec: ModelSpec, head: Head, cache_dir: Path | None, progress: bool) -> LoadedModel:
     if not spec.name:
         raise ModelLoadError("source 'hub' needs name = a hub model id")
     offline = os.environ.get("HF_HUB_OFFLINE", "0") not in ("", "0", "false", "False")
     try:
-        return _from_pretrained(spec.name, spec, local_only=offline)
+        return _from_pretrained(spec.name, spec, head, local_only=offline)
     except ModelLoadError as error:
         raise ModelLoadError(
             f"{error} (is a model hub reachable? offline, use source='local' with a directory)"
         ) from error
 
 
-def _load_finetuned(spec: ModelSpec, cache_dir: Path | None, progress: bool) -> LoadedModel:
+def _load_finetuned(
+    spec: ModelSpec, head: Head, cache_dir: Path | None, progress: bool
+) -> LoadedModel:
     task = spec.name or ""
     result = finetune(preset(task), cache_dir, progress=progress)
     metric = result.manifest["dev_metric"]
-    local = ModelSpec("local", path=str(result.path), num_labels=spec.num_labels)
-    loaded = _load_local(local, cache_dir, progress)
+    local = ModelSpec("local", path=str(result.path), seed=spec.seed)
+    loaded = _load_local(local, head, cache_dir, progress)
     description = (
         f"{task} fine-tuned {result.manifest['base']} ({metric['name']} {metric['value']:.4f})"
     )
     return LoadedModel(loaded.model, loaded.tokenizer, description)
 
 
-_LOADERS: dict[str, Callable[[ModelSpec, Path | None, bool], LoadedModel]] = {
+_LOADERS: dict[str, Callable[[ModelSpec, Head, Path | None, bool], LoadedModel]] = {
     "finetuned": _load_finetuned,
     "local": _load_local,
     "hub": _load_hub,
@@ -186,7 +184,11 @@ _LOADERS: dict[str, Callable[[ModelSpec, Path | None, bool], LoadedModel]] = {
 
 
 def load_model(
-    spec: ModelSpec, *, cache_dir: Path | None = None, progress: bool = False
+    spec: ModelSpec,
+    head: Head | None = None,
+    *,
+    cache_dir: Path | None = None,
+    progress: bool = False,
 ) -> LoadedModel:
     """Load `spec` in eval mode; kprune.UnsupportedModelError if its architecture is unsupported.
 
@@ -194,7 +196,7 @@ def load_model(
     """
     if spec.source not in _LOADERS:
         raise ModelLoadError(f"unknown model source {spec.source!r}; known: {sorted(_LOADERS)}")
-    loaded = _LOADERS[spec.source](spec, cache_dir, progress)
+    loaded = _LOADERS[spec.source](spec, head or Head(), cache_dir, progress)
     loaded.model.eval()
     shape = encoder_shape(loaded.model)  # raises kprune.UnsupportedModelError
     log.info("loaded %s: %s", loaded.description, shape)

@@ -9,8 +9,8 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from harness.sweep.plan import measurement_key
 from harness.report.summary import MISSING, fmt, format_table, point_order
+from harness.results.keys import measurement_key
 
 log = logging.getLogger(__name__)
 

@@ -13,9 +13,9 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from harness.config.schema import DENSE_METHOD
-from harness.results.records import BenchmarkRun, read_run
 from harness.report.summary import runtime_identity, runtime_labels
+from harness.results.keys import DENSE_METHOD
+from harness.results.records import BenchmarkRun, read_run
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ import logging
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from harness.config.schema import DENSE_METHOD
+from harness.results.keys import DENSE_METHOD
 
 log = logging.getLogger(__name__)
 

@@ -1,1 +1,3 @@
-"""Stored results: records and their keys, schema upgrades, the run-file session, environment fingerprint, atomic files, DataFrames."""
+"""Stored results: records and their keys, schema upgrades, the run-file session, environment
+fingerprint, atomic files, DataFrames.
+"""

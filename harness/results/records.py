@@ -19,17 +19,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from harness.errors import UsageError
+from harness.measure.clock import TIMER
+from harness.measure.stats import LatencyStats
 from harness.results.atomic_files import create_numbered, replace_text
 from harness.results.environment import machine_id
-from harness.errors import HarnessError
 from harness.results.upgrade import SCHEMA_VERSION, SchemaVersionError, upgrade_document
-from harness.measure.stats import LatencyStats
-from harness.measure.clock import TIMER
 
 log = logging.getLogger(__name__)
 
 
-class ResultsFileError(HarnessError):
+class ResultsFileError(UsageError):
     """A results file cannot be read (corrupt, unknown schema, missing fields); names the file."""
 
     def __init__(self, path: object, problem: str) -> None:
@@ -68,12 +68,20 @@ class Measurement:
     metric_value: float | None = None
     prune_seconds: float | None = None
     export_seconds: float | None = None
+    dense_samples_ms: list[float] = field(default_factory=list)
+    """The dense model's samples timed interleaved with this trial (its speedup's denominator)."""
+    timing_pid: int | None = None
+    """Process that ran the timed calls (differs from the sweep's in an isolated child)."""
+    state_before: dict[str, Any] | None = None
+    """Machine state (load, GPU clocks/temperature/throttle) right before the timing group."""
+    state_after: dict[str, Any] | None = None
     error: str | None = None
 
     def csv_row(self) -> dict[str, Any]:
         """Flat scalar row: latency fields become ``latency_<name>``; raw samples are left out."""
         row = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
-        del row["samples_ms"], row["latency"]
+        for name in _NOT_IN_CSV:
+            del row[name]
         stats = dataclasses.asdict(self.latency) if self.latency else {}
         for name in (f.name for f in dataclasses.fields(LatencyStats)):
             row[f"latency_{name}"] = stats.get(name)
@@ -95,8 +103,13 @@ class PrunePoint:
     prune_seconds: float | None = None
     sublayers: list[dict[str, Any]] = field(default_factory=list)
     untuned_sublayers: list[int] = field(default_factory=list)
+    method_config: dict[str, Any] = field(default_factory=dict)
+    """The method's resolved config for this point (empty for the dense point)."""
     error: str | None = None
 
+
+_NOT_IN_CSV = ("latency", "samples_ms", "dense_samples_ms", "state_before", "state_after")
+"""Fields a CSV row leaves out: raw samples and nested state (the JSON has them)."""
 
 # CSV columns in order: the contract's columns first, then the other scalar fields.
 _LEADING = (
@@ -117,7 +130,7 @@ _LEADING = (
     "metric_name",
     "metric_value",
 )
-_ALL = [f.name for f in dataclasses.fields(Measurement) if f.name not in ("latency", "samples_ms")]
+_ALL = [f.name for f in dataclasses.fields(Measurement) if f.name not in _NOT_IN_CSV]
 _ALL += [f"latency_{f.name}" for f in dataclasses.fields(LatencyStats)]
 CSV_COLUMNS: tuple[str, ...] = (*_LEADING, *(c for c in _ALL if c not in _LEADING))
 
@@ -137,12 +150,6 @@ class BenchmarkRun:
     environment: dict[str, Any]
     points: list[PrunePoint] = field(default_factory=list)
     measurements: list[Measurement] = field(default_factory=list)
-
-    def with_measurement(self, measurement: Measurement) -> BenchmarkRun:
-        return dataclasses.replace(self, measurements=[*self.measurements, measurement])
-
-    def with_point(self, point: PrunePoint) -> BenchmarkRun:
-        return dataclasses.replace(self, points=[*self.points, point])
 
 
 def run_to_dict(run: BenchmarkRun) -> dict[str, Any]:
@@ -226,20 +233,6 @@ def write_run(run: BenchmarkRun, out_dir: Path | str) -> Path:
     return path
 
 
-def append_measurement(path: Path, run: BenchmarkRun, measurement: Measurement) -> BenchmarkRun:
-    """``run`` plus ``measurement``, saved atomically to ``path``; returns the new run."""
-    new = run.with_measurement(measurement)
-    save_run(new, path)
-    return new
-
-
-def append_point(path: Path, run: BenchmarkRun, point: PrunePoint) -> BenchmarkRun:
-    """``run`` plus ``point``, saved atomically to ``path``; returns the new run."""
-    new = run.with_point(point)
-    save_run(new, path)
-    return new
-
-
 def read_run(path: Path | str) -> BenchmarkRun:
     """Load (and upgrade) one results file; `ResultsFileError` names the file and the problem."""
     path = Path(path)
@@ -250,35 +243,3 @@ def read_run(path: Path | str) -> BenchmarkRun:
     except (json.JSONDecodeError, UnicodeDecodeError) as problem:
         raise ResultsFileError(path, f"is not valid JSON ({problem})") from problem
     return run_from_dict(doc, path, path.stem)
-
-
-def read_runs(folder: Path | str) -> tuple[list[BenchmarkRun], list[ResultsFileError]]:
-    """Every ``*.json`` run under ``folder`` (recursive); corrupt files are reported, not raised."""
-    runs, errors = [], []
-    for path in sorted(Path(folder).rglob("*.json")):
-        if path.name.startswith("."):
-            continue
-        try:
-            runs.append(read_run(path))
-        except ResultsFileError as problem:
-            log.warning("%s", problem)
-            errors.append(problem)
-    return runs, errors
-
-
-def to_dataframe(runs: list[BenchmarkRun]) -> Any:
-    """pandas DataFrame: one row per measurement, with run_id, commit, dirty and machine_id."""
-    import pandas as pd
-
-    rows = []
-    for run in runs:
-        env = run.environment
-        context = {
-            "run_id": run.run_id,
-            "commit": env.get("commit"),
-            "dirty": env.get("dirty"),
-            "machine_id": env.get("machine_id") or machine_id(env),
-        }
-        rows += [{**context, **m.csv_row()} for m in run.measurements]
-    columns = ["run_id", "commit", "dirty", "machine_id", *CSV_COLUMNS]
-    return pd.DataFrame(rows, columns=columns)

@@ -1,7 +1,6 @@
-"""The results file of a sweep in progress: open a new one or the one `--resume` continues,
-find what is finished, and store each finished point at once (atomic rewrite).
-
-Knows records and plan keys only; never prunes, evaluates or times.
+"""The results file of a sweep in progress (a `RunSession`): open a new one or the one
+`--resume` continues, find what is finished, and store each finished point at once (atomic
+rewrite). Knows records and keys only; never prunes, evaluates or times.
 """
 
 from __future__ import annotations
@@ -9,12 +8,22 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.config.schema import DENSE_METHOD, BenchmarkConfig, ConfigError, config_to_dict
-from harness.sweep.plan import measurement_key, point_key
-from harness.results.records import BenchmarkRun, Measurement, PrunePoint, read_run, save_run, write_run
+from harness.config.load import config_to_dict
+from harness.config.schema import BenchmarkConfig
+from harness.errors import ConfigError
+from harness.results.keys import DENSE_METHOD, measurement_key, point_key
+from harness.results.records import (
+    BenchmarkRun,
+    Measurement,
+    PrunePoint,
+    read_run,
+    save_run,
+    write_run,
+)
 
 log = logging.getLogger(__name__)
 
@@ -116,3 +125,27 @@ def store_point(
     updated = dataclasses.replace(run, points=[*points, point], measurements=[*rows, *new_rows])
     save_run(updated, path)
     return updated
+
+
+@dataclass
+class RunSession:
+    """The open results file of one sweep and the run as last stored in it."""
+
+    path: Path
+    run: BenchmarkRun
+
+    @classmethod
+    def open(
+        cls, config: BenchmarkConfig, out_dir: Path, environment: dict[str, Any], resume: bool
+    ) -> RunSession:
+        path, run = open_run(config, out_dir, environment, resume)
+        return cls(path, run)
+
+    def finished_keys(self) -> set[str]:
+        return finished_keys(self.run)
+
+    def dense_samples(self) -> dict[str, list[float]]:
+        return dense_samples(self.run)
+
+    def store_point(self, point: PrunePoint, measurements: Iterable[Measurement]) -> None:
+        self.run = store_point(self.path, self.run, point, measurements)

@@ -9,13 +9,15 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from harness.errors import UsageError
+
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """Version written by this code. Bump it with every layout change and add an entry to UPGRADES."""
 
 
-class SchemaVersionError(ValueError):
+class SchemaVersionError(UsageError, ValueError):
     """The document's schema_version is missing, newer than this code, or has no upgrade path."""
 
 
@@ -39,8 +41,26 @@ def _upgrade_v0(doc: dict[str, Any], stem: str) -> dict[str, Any]:
     }
 
 
+def _upgrade_v1(doc: dict[str, Any], stem: str) -> dict[str, Any]:
+    """v1 -> v2: measurements gained the interleaved dense samples, the timing pid and the
+    machine state around the timing group; points gained the method's resolved config. v1 files
+    had none of them: they are empty, and say so."""
+    empty_row = {
+        "dense_samples_ms": [],
+        "timing_pid": None,
+        "state_before": None,
+        "state_after": None,
+    }
+    rows = [{**empty_row, **row} for row in doc.get("measurements", [])]
+    points = [{"method_config": {}, **point} for point in doc.get("points", [])]
+    return {**doc, "schema_version": 2, "measurements": rows, "points": points}
+
+
 # version -> function that upgrades a document of that version by one step.
-UPGRADES: dict[int, Callable[[dict[str, Any], str], dict[str, Any]]] = {0: _upgrade_v0}
+UPGRADES: dict[int, Callable[[dict[str, Any], str], dict[str, Any]]] = {
+    0: _upgrade_v0,
+    1: _upgrade_v1,
+}
 
 
 def upgrade_document(doc: dict[str, Any], stem: str) -> dict[str, Any]:

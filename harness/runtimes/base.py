@@ -1,7 +1,9 @@
-"""Runtime protocol, `RuntimeSpec`, the one backend registry, and runtime availability errors.
+"""Runtime protocol, `RuntimeSpec`, the one backend registry (`BACKENDS`) and runtime errors.
 
-Backends load lazily through `RUNTIME_LOADERS`; there are no backend `if` chains elsewhere.
-Importing this module loads neither torch nor onnxruntime.
+Everything the harness knows about a backend is its `Backend` record: its variants and devices,
+the artifact each variant runs (the torch module, an ONNX graph, a fused graph), and the loaders
+for this process and for an isolated timing child. Adding a backend is one record here plus its
+runtime module; there are no backend `if` chains elsewhere. Imports neither torch nor onnxruntime.
 """
 
 from __future__ import annotations
@@ -9,12 +11,12 @@ from __future__ import annotations
 import importlib
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, get_args
 
 import numpy as np
 
-from harness.errors import HarnessError
+from harness.errors import UsageError
 
 log = logging.getLogger(__name__)
 
@@ -22,21 +24,8 @@ RuntimeName = Literal["torch", "onnxruntime"]
 Device = Literal["cpu", "cuda"]
 DType = Literal["float32", "float16"]
 
-# backend -> variant -> devices it runs on. The first variant listed per device is the default.
-VARIANTS: dict[str, dict[str, frozenset[str]]] = {
-    "torch": {
-        "eager": frozenset({"cpu", "cuda"}),
-        "cuda_graph": frozenset({"cuda"}),
-    },
-    "onnxruntime": {
-        "default": frozenset({"cpu"}),
-        "iobinding": frozenset({"cuda", "cpu"}),
-        "cuda_graph": frozenset({"cuda"}),
-    },
-}
 
-
-class RuntimeUnavailableError(HarnessError):
+class RuntimeUnavailableError(UsageError):
     """The requested backend/device cannot run here."""
 
 
@@ -48,9 +37,53 @@ class ProviderUnavailableError(RuntimeUnavailableError):
     """An ONNX Runtime session's active provider is not the requested one (silent fallback)."""
 
 
+ArtifactKind = Literal["module", "onnx", "onnx-fused"]
+"""What a runtime loads: the PyTorch module, the exported ONNX graph, or its ORT-fused twin."""
+
+
+@dataclass(frozen=True)
+class Backend:
+    """One backend: its variants (-> devices; the first listed per device is the default), what
+    each variant loads, and "module:function" loaders imported lazily (this process / a child)."""
+
+    name: str
+    variants: Mapping[str, frozenset[str]]
+    loader: str
+    artifact: ArtifactKind
+    variant_artifacts: Mapping[str, ArtifactKind] = field(default_factory=dict)
+    child_artifact_loader: str = ""
+    """Turns the artifact path a timing child receives into what `loader` takes ("" = the path)."""
+
+    def artifact_of(self, variant: str) -> ArtifactKind:
+        return self.variant_artifacts.get(variant, self.artifact)
+
+
+BACKENDS: dict[str, Backend] = {
+    "torch": Backend(
+        "torch",
+        {"eager": frozenset({"cpu", "cuda"}), "cuda_graph": frozenset({"cuda"})},
+        loader="harness.runtimes.torch_runtime:load_torch_runtime",
+        artifact="module",
+        child_artifact_loader="harness.runtimes.torch_runtime:load_saved_module",
+    ),
+    "onnxruntime": Backend(
+        "onnxruntime",
+        {
+            "default": frozenset({"cpu"}),
+            "iobinding": frozenset({"cuda", "cpu"}),
+            "cuda_graph": frozenset({"cuda"}),
+            "fused": frozenset({"cpu", "cuda"}),
+        },
+        loader="harness.runtimes.ort_runtime:load_ort_runtime",
+        artifact="onnx",
+        variant_artifacts={"fused": "onnx-fused"},
+    ),
+}
+
+
 def default_variant(backend: str, device: str) -> str:
     """First variant of ``backend`` that runs on ``device`` (torch: eager; ORT CUDA: iobinding)."""
-    for variant, devices in VARIANTS[backend].items():
+    for variant, devices in BACKENDS[backend].variants.items():
         if device in devices:
             return variant
     raise ValueError(f"backend {backend!r} has no variant for device {device!r}")
@@ -73,11 +106,12 @@ class RuntimeSpec:
         if not self.variant:
             # Normalisation only (no I/O): an empty variant means the backend's default.
             object.__setattr__(self, "variant", default_variant(self.backend, self.device))
-        _check_choice("variant", self.variant, tuple(VARIANTS[self.backend]))
-        if self.device not in VARIANTS[self.backend][self.variant]:
+        variants = BACKENDS[self.backend].variants
+        _check_choice("variant", self.variant, tuple(variants))
+        if self.device not in variants[self.variant]:
             raise ValueError(
                 f"variant {self.variant!r} of {self.backend} does not run on {self.device}; "
-                f"it runs on {sorted(VARIANTS[self.backend][self.variant])}"
+                f"it runs on {sorted(variants[self.variant])}"
             )
         if self.threads is not None and self.threads < 1:
             raise ValueError(f"threads must be >= 1 or None, got {self.threads}")
@@ -87,10 +121,21 @@ class RuntimeSpec:
         """Short label, e.g. ``onnxruntime-cuda-float16-iobinding``."""
         return f"{self.backend}-{self.device}-{self.dtype}-{self.variant}"
 
+    @property
+    def artifact(self) -> ArtifactKind:
+        """What this runtime loads (the module, the ONNX graph or the fused graph)."""
+        return BACKENDS[self.backend].artifact_of(self.variant)
+
 
 def _check_choice(field: str, value: str, allowed: tuple[str, ...]) -> None:
     if value not in allowed:
         raise ValueError(f"unknown {field} {value!r}; choose one of {list(allowed)}")
+
+
+Predictor = Callable[[Mapping[str, np.ndarray]], Mapping[str, np.ndarray]]
+"""Host numpy in (int64 [B,T] input_ids, attention_mask, maybe token_type_ids), numpy task outputs
+out by name ("logits" [B,C], or "start_logits"/"end_logits" [B,T]): `Runtime.run`, and what the
+parity gate and evaluation take."""
 
 
 class Runtime(Protocol):
@@ -114,17 +159,20 @@ class Runtime(Protocol):
     def sync(self) -> None: ...
 
 
-# backend -> "module:function" building a Runtime from (spec, model_or_exported); imported lazily.
-RUNTIME_LOADERS: dict[str, str] = {
-    "torch": "harness.runtimes.torch_runtime:load_torch_runtime",
-    "onnxruntime": "harness.runtimes.ort_runtime:load_ort_runtime",
-}
+def _function(target: str) -> Callable[..., Any]:
+    module_name, _, function = target.partition(":")
+    return getattr(importlib.import_module(module_name), function)  # type: ignore[no-any-return]
 
 
-def load_runtime(spec: RuntimeSpec, model_or_exported: Any) -> Runtime:
-    """Load ``model_or_exported`` (nn.Module for torch; ExportedModel or .onnx path for ORT)."""
-    module_name, _, function = RUNTIME_LOADERS[spec.backend].partition(":")
-    loader = getattr(importlib.import_module(module_name), function)
-    runtime: Runtime = loader(spec, model_or_exported)
+def load_runtime(spec: RuntimeSpec, artifact: Any) -> Runtime:
+    """Load ``artifact`` (what ``spec.artifact`` names: an nn.Module, or an ExportedModel or .onnx
+    path) on the spec's backend."""
+    runtime: Runtime = _function(BACKENDS[spec.backend].loader)(spec, artifact)
     log.info("loaded %s (threads=%s)", spec.name, runtime.threads)
     return runtime
+
+
+def load_child_artifact(spec: RuntimeSpec, path: str) -> Any:
+    """In a timing child: what `load_runtime` takes, from the artifact path the parent wrote."""
+    target = BACKENDS[spec.backend].child_artifact_loader
+    return _function(target)(path) if target else path

@@ -10,6 +10,7 @@ import copy
 import logging
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -132,3 +133,17 @@ def load_torch_runtime(spec: RuntimeSpec, model: nn.Module) -> TorchRuntime:
     if param.device.type != spec.device or param.dtype != dtype or model.training:
         model = copy.deepcopy(model).to(device=spec.device, dtype=dtype).eval()
     return TorchRuntime(spec, model)
+
+
+def save_module(model: nn.Module, directory: Path) -> Path:
+    """Write a (pruned) task model where a timing child can load it (`kprune.save_pruned`)."""
+    from kprune import save_pruned
+
+    return save_pruned(model, directory)
+
+
+def load_saved_module(directory: str) -> nn.Module:
+    """The model `save_module` wrote (in a timing child)."""
+    from kprune import load_pruned
+
+    return load_pruned(directory)

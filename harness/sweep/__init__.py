@@ -1,1 +1,3 @@
-"""The sweep: plan points and trials, run each stage of a point, turn outcomes into rows; run.py wires them."""
+"""The sweep: plan points and trials, run each stage of a point, turn outcomes into rows; run.py
+wires them.
+"""

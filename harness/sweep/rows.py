@@ -1,6 +1,6 @@
-"""Turn one point's model, metric and raw timings into `PrunePoint` and `Measurement` records:
-latency statistics, speedup vs the dense trial of the same runtime/batch/seq with its bootstrap
-CI, and the ideal 1/ratio. Pure: no files, devices or timing.
+"""Turn one point's record and raw timings into `Measurement` rows: latency statistics, speedup vs
+the dense trial of the same runtime/batch/seq with its bootstrap CI, and the ideal 1/ratio; and
+error records for a point that failed. Pure: no files, devices or timing.
 """
 
 from __future__ import annotations
@@ -8,97 +8,88 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Mapping, Sequence
-from typing import Any
 
-from harness.measure.evaluation import MetricResult
-from harness.sweep.plan import EXPORTED_BACKENDS, Point, Trial
-from harness.results.records import Measurement, PrunePoint
-from harness.sweep.stages import PointModel
 from harness.measure.stats import speedup_ci, summarize
-from harness.sweep.timing import TrialTiming
+from harness.results.records import Measurement, PrunePoint
+from harness.sweep.types import ArtifactKey, Point, Trial, TrialTiming
 
 log = logging.getLogger(__name__)
 
 
+def _dense_samples(
+    trial: Trial, timing: TrialTiming, stored: Mapping[str, list[float]]
+) -> list[float]:
+    """The interleaved dense twin's samples, else the stored dense trial's (resumed sweeps)."""
+    if timing.dense is not None:
+        return timing.dense.samples_ms
+    return list(stored.get(trial.dense_key, []))
+
+
 def _speedup(
-    trial: Trial, timing: TrialTiming, samples_ms: list[float], dense: Mapping[str, list[float]]
+    trial: Trial, samples_ms: list[float], dense_ms: list[float]
 ) -> tuple[float | None, float | None, float | None]:
-    """(speedup, ci low, ci high) vs the dense twin timed interleaved with this trial, else vs
-    the stored dense samples; the dense point is 1.0 by definition (no interval)."""
+    """(speedup, ci low, ci high); the dense point is 1.0 by definition (no interval)."""
     if trial.point.is_dense:
         return 1.0, None, None
-    twin = timing.dense.samples_ms if timing.dense is not None else None
-    reference = twin or dense.get(trial.dense_key)
-    if not reference:
+    if not dense_ms:
         log.warning("no dense timing for %s: speedup not computed", trial.key)
         return None, None, None
-    return speedup_ci(reference, samples_ms)
+    return speedup_ci(dense_ms, samples_ms)
 
 
-def _export_seconds(exports: Mapping[str, Any], trial: Trial) -> float | None:
-    if trial.runtime.backend not in EXPORTED_BACKENDS:
-        return None
-    exported = exports.get(trial.runtime.dtype)
-    return float(exported.seconds) if exported is not None else None
-
-
-def measurement(
-    trial: Trial,
-    built: PointModel,
-    metric: MetricResult | None,
-    timing: TrialTiming,
-    dense: Mapping[str, list[float]],
-    exports: Mapping[str, Any],
-) -> Measurement:
-    """The record of one trial (an error row when its timing failed under keep-going)."""
+def _base_row(trial: Trial, record: PrunePoint) -> Measurement:
     r = trial.runtime
-    base = Measurement(
+    ratio = record.achieved_flops_ratio
+    return Measurement(
         method=trial.point.method,
         target_flops_ratio=trial.point.target_flops_ratio,
-        achieved_flops_ratio=built.achieved_flops_ratio,
-        params=built.params,
+        achieved_flops_ratio=ratio,
+        params=record.params,
         backend=r.backend,
         variant=r.variant,
         device=r.device,
         dtype=r.dtype,
         batch_size=trial.batch_size,
         seq_len=trial.seq_len,
-        threads=timing.threads,
-        ideal_speedup=1.0 / built.achieved_flops_ratio,
-        metric_name=metric.name if metric else None,
-        metric_value=float(metric.value) if metric else None,
-        prune_seconds=built.prune_seconds,
-        export_seconds=_export_seconds(exports, trial),
+        threads=r.threads,
+        ideal_speedup=1.0 / ratio if ratio > 0 else None,
+        metric_name=record.metric_name,
+        metric_value=record.metric_value,
+        prune_seconds=record.prune_seconds,
+        error=record.error,
+    )
+
+
+def measurement(
+    trial: Trial,
+    record: PrunePoint,
+    timing: TrialTiming,
+    stored_dense: Mapping[str, list[float]],
+    export_seconds: Mapping[ArtifactKey, float],
+) -> Measurement:
+    """The record of one trial (an error row when its timing failed under keep-going)."""
+    base = dataclasses.replace(
+        _base_row(trial, record),
+        export_seconds=export_seconds.get(trial.artifact),
+        state_before=timing.state_before,
+        state_after=timing.state_after,
     )
     if timing.result is None:
         return dataclasses.replace(base, error=timing.error or "not timed")
     samples = timing.result.samples_ms
-    speedup, low, high = _speedup(trial, timing, samples, dense)
+    dense = [] if trial.point.is_dense else _dense_samples(trial, timing, stored_dense)
+    speedup, low, high = _speedup(trial, samples, dense)
     return dataclasses.replace(
         base,
+        threads=timing.result.threads,
+        timing_pid=timing.result.pid,
         latency=summarize(samples),
         samples_ms=samples,
+        dense_samples_ms=dense,
         first_call_ms=timing.result.first_call_s * 1e3,
         speedup_vs_dense=speedup,
         speedup_ci95_low=low,
         speedup_ci95_high=high,
-    )
-
-
-def point_record(built: PointModel, metric: MetricResult | None) -> PrunePoint:
-    """What the point's model kept and scored."""
-    return PrunePoint(
-        method=built.point.method,
-        target_flops_ratio=built.point.target_flops_ratio,
-        achieved_flops_ratio=built.achieved_flops_ratio,
-        params=built.params,
-        heads_per_layer=built.heads_per_layer,
-        neurons_per_layer=built.neurons_per_layer,
-        metric_name=metric.name if metric else None,
-        metric_value=float(metric.value) if metric else None,
-        prune_seconds=built.prune_seconds,
-        sublayers=built.sublayers,
-        untuned_sublayers=built.untuned_sublayers,
     )
 
 
@@ -107,7 +98,6 @@ def failed_point(
 ) -> tuple[PrunePoint, list[Measurement]]:
     """Error records for a point whose build, export or evaluation failed (keep-going); zeros
     stand for the unknown sizes and every consumer checks `error` first."""
-    text = f"{type(error).__name__}: {error}"
     record = PrunePoint(
         method=point.method,
         target_flops_ratio=point.target_flops_ratio,
@@ -115,23 +105,6 @@ def failed_point(
         params=0,
         heads_per_layer=[],
         neurons_per_layer=[],
-        error=text,
+        error=f"{type(error).__name__}: {error}",
     )
-    rows = [
-        Measurement(
-            method=point.method,
-            target_flops_ratio=point.target_flops_ratio,
-            achieved_flops_ratio=0.0,
-            params=0,
-            backend=t.runtime.backend,
-            variant=t.runtime.variant,
-            device=t.runtime.device,
-            dtype=t.runtime.dtype,
-            batch_size=t.batch_size,
-            seq_len=t.seq_len,
-            threads=t.runtime.threads,
-            error=text,
-        )
-        for t in trials
-    ]
-    return record, rows
+    return record, [_base_row(trial, record) for trial in trials]

@@ -1,16 +1,17 @@
 """Time a point's trials: one group per (backend, device, threads), interleaved within the group
-(in this process, or in a fresh process per group with `isolate_backends`).
+(in this process, or in a fresh process per group with `isolate_backends`), each pruned trial
+together with its dense twin (same runtime and shape) so drift hits both sides of the speedup.
 
-Each pruned trial can be timed together with its dense twin (same runtime and shape) so that
-drift on a shared machine hits both sides of the speedup. Returns raw `TimingResult`s (or the
-error text of a failed group under keep-going); statistics are `harness.sweep.rows`' job.
+The machine's state is read before and after every group. Returns raw `TrialTiming`s (a failed
+group's error text under keep-going); statistics are `sweep.rows`' job.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,47 +19,24 @@ import torch
 from tqdm import tqdm
 
 from harness.export.io_names import dummy_batch
-from harness.sweep.plan import Trial
+from harness.measure.clock import Timed, TimingResult, measure_interleaved
+from harness.measure.isolated import IsolatedJob, measure_isolated
+from harness.results.environment import load_snapshot
 from harness.runtimes.base import load_runtime
-from harness.sweep.stages import Subject, SweepInputs
-from harness.measure.clock import Timed, TimingResult, measure_in_subprocess, measure_interleaved
-from harness.measure.isolated import SubprocessJob, save_torch_model
+from harness.runtimes.torch_runtime import save_module
+from harness.sweep.types import Subject, SweepInputs, Trial, TrialTiming
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class TrialTiming:
-    """A trial's raw timing and the intra-op threads it ran with; `error` when it failed.
-    `dense` is the dense model's timing on the same runtime and shape, interleaved with this one
-    (only for pruned trials when `interleave_dense` is on)."""
-
-    result: TimingResult | None
-    threads: int | None
-    error: str | None = None
-    dense: TimingResult | None = None
-
 
 DENSE_TWIN = "#dense"
 """Suffix of the key under which a pruned trial's interleaved dense twin is timed."""
 
-# backend -> what its runtime loads in this process, and which file a timing child loads.
-IN_PROCESS: dict[str, Callable[[Subject, Trial], Any]] = {
-    "torch": lambda subject, trial: subject.built.model,
-    "onnxruntime": lambda subject, trial: subject.exports[trial.runtime.dtype],
-}
-CHILD_FILE: dict[str, Callable[[Subject, Trial], Path]] = {
-    "torch": lambda subject, trial: save_torch_model(
-        subject.built.model, subject.folder / "model.pt"
-    ),
-    "onnxruntime": lambda subject, trial: subject.exports[trial.runtime.dtype].path,
-}
-
 Job = tuple[str, Subject, Trial]
+GroupKey = tuple[str, str, int | None]
 
 
-def _groups(trials: Sequence[Trial]) -> dict[tuple[Any, ...], list[Trial]]:
-    groups: dict[tuple[Any, ...], list[Trial]] = {}
+def _groups(trials: Sequence[Trial]) -> dict[GroupKey, list[Trial]]:
+    groups: dict[GroupKey, list[Trial]] = {}
     for trial in trials:
         r = trial.runtime
         groups.setdefault((r.backend, r.device, r.threads), []).append(trial)
@@ -75,36 +53,46 @@ def _jobs(subject: Subject, reference: Subject | None, group: list[Trial]) -> li
     return jobs
 
 
-def _time_in_process(inputs: SweepInputs, jobs: list[Job]) -> dict[str, tuple[Any, int | None]]:
+def _batch(inputs: SweepInputs, trial: Trial) -> dict[str, Any]:
+    return dummy_batch(
+        trial.batch_size,
+        trial.seq_len,
+        vocab_size=inputs.vocab_size,
+        input_names=inputs.input_names,
+        seed=inputs.config.seed,
+    )
+
+
+def _time_in_process(inputs: SweepInputs, jobs: list[Job]) -> dict[str, TimingResult]:
     threads_before = torch.get_num_threads()  # torch runtimes set it process-wide
     try:
         configs, threads = {}, {}
         for key, subject, trial in jobs:
-            runtime = load_runtime(trial.runtime, IN_PROCESS[trial.runtime.backend](subject, trial))
-            batch = dummy_batch(
-                trial.batch_size,
-                trial.seq_len,
-                vocab_size=inputs.vocab_size,
-                input_names=inputs.input_names,
-                seed=inputs.config.seed,
-            )
-            configs[key] = Timed(runtime.bind(batch), runtime.sync)
+            runtime = load_runtime(trial.runtime, subject.artifact(trial))
+            configs[key] = Timed(runtime.bind(_batch(inputs, trial)), runtime.sync)
             threads[key] = runtime.threads
         results = measure_interleaved(configs, inputs.config.timing)
     finally:
         torch.set_num_threads(threads_before)
-    return {key: (results[key], threads[key]) for key in configs}
+    pid = os.getpid()
+    return {k: dataclasses.replace(r, threads=threads[k], pid=pid) for k, r in results.items()}
 
 
-def _time_in_child(inputs: SweepInputs, jobs: list[Job]) -> dict[str, tuple[Any, int | None]]:
-    files: dict[tuple[int, str, str], Path] = {}
+def _child_file(subject: Subject, trial: Trial) -> Path:
+    if trial.artifact[0] == "module":
+        return save_module(subject.built.model, subject.folder / "module")
+    return Path(subject.artifacts[trial.artifact].path)
+
+
+def _time_in_child(inputs: SweepInputs, jobs: list[Job]) -> dict[str, TimingResult]:
+    files: dict[tuple[int, Any], Path] = {}
     children = {}
     for key, subject, trial in jobs:
-        which = (id(subject), trial.runtime.backend, trial.runtime.dtype)
+        which = (id(subject), trial.artifact)
         if which not in files:
             subject.folder.mkdir(parents=True, exist_ok=True)
-            files[which] = CHILD_FILE[trial.runtime.backend](subject, trial)
-        children[key] = SubprocessJob(
+            files[which] = _child_file(subject, trial)
+        children[key] = IsolatedJob(
             trial.runtime,
             files[which],
             trial.batch_size,
@@ -113,17 +101,21 @@ def _time_in_child(inputs: SweepInputs, jobs: list[Job]) -> dict[str, tuple[Any,
             inputs.input_names,
             inputs.config.seed,
         )
-    results = measure_in_subprocess(children, inputs.config.timing)
-    return {key: (results[key], children[key].spec.threads) for key in children}
+    config = inputs.config
+    return measure_isolated(children, config.timing, timeout_s=config.isolated_timeout_s)
 
 
-def _timings(group: list[Trial], raw: dict[str, tuple[Any, int | None]]) -> dict[str, TrialTiming]:
-    timings = {}
-    for trial in group:
-        result, threads = raw[trial.key]
-        twin = raw.get(trial.key + DENSE_TWIN)
-        timings[trial.key] = TrialTiming(result, threads, dense=twin[0] if twin else None)
-    return timings
+def _measure_group(inputs: SweepInputs, jobs: list[Job], group: list[Trial]) -> dict[str, Any]:
+    measure: Callable[[SweepInputs, list[Job]], dict[str, TimingResult]] = (
+        _time_in_child if inputs.config.isolate_backends else _time_in_process
+    )
+    before = load_snapshot()
+    raw = measure(inputs, jobs)
+    after = load_snapshot()
+    state = {"state_before": before, "state_after": after}
+    return {
+        t.key: TrialTiming(raw[t.key], dense=raw.get(t.key + DENSE_TWIN), **state) for t in group
+    }
 
 
 def time_trials(
@@ -131,11 +123,13 @@ def time_trials(
     subject: Subject,
     reference: Subject | None,
     trials: Sequence[Trial],
+    *,
     keep_going: bool,
     progress: bool,
 ) -> dict[str, TrialTiming]:
     """Raw timings by trial key, interleaved per (backend, device, threads) group together with
-    the dense twins of `reference`; a failing group raises, or (keep-going) records its error."""
+    the dense twins of `reference`; a failing group raises, or (keep-going) records its error
+    and the other groups go on."""
     timings: dict[str, TrialTiming] = {}
     bar = tqdm(
         total=len(trials),
@@ -144,18 +138,16 @@ def time_trials(
         disable=not progress,
         leave=False,
     )
-    measure_group = _time_in_child if inputs.config.isolate_backends else _time_in_process
     with bar:
         for (backend, device, threads), group in _groups(trials).items():
             try:
-                timings.update(
-                    _timings(group, measure_group(inputs, _jobs(subject, reference, group)))
-                )
+                jobs = _jobs(subject, reference, group)
+                timings.update(_measure_group(inputs, jobs, group))
             except Exception as error:  # recorded per trial under keep-going, else re-raised
                 if not keep_going:
                     raise
                 log.exception("timing %s/%s (threads %s) failed", backend, device, threads)
                 text = f"{type(error).__name__}: {error}"
-                timings.update({t.key: TrialTiming(None, threads, text) for t in group})
+                timings.update({t.key: TrialTiming(None, text) for t in group})
             bar.update(len(group))
     return timings

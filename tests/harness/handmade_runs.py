@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from harness.results.records import BenchmarkRun, Measurement, PrunePoint
 from harness.measure.stats import LatencyStats
+from harness.results.records import BenchmarkRun, Measurement, PrunePoint
 
 RATIOS = (1.0, 0.6, 0.3)
 

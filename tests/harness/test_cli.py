@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.cli import EXIT_OK, EXIT_USAGE, main
-from harness.config.schema import load_config
+from harness.cli import main
+from harness.config.load import load_config
+from harness.errors import EXIT_OK, EXIT_USAGE
 from harness.results.records import write_run
 from tests.harness.handmade_runs import make_run
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from harness.config.schema import TaskSpec
 from harness.data.tasks import glue, newsgroups, reuters, rotten_tomatoes, squad, synthetic
 from harness.data.tasks.base import (
     DatasetsUnavailableError,
@@ -18,7 +19,6 @@ from harness.data.tasks.base import (
     TaskData,
     TaskFormatError,
     TaskKind,
-    TaskSpec,
     TextExample,
     UnknownTaskError,
 )

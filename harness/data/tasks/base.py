@@ -1,4 +1,5 @@
-"""Task data types shared by every loader: examples, `TaskSpec`, `TaskData` and task errors.
+"""Task data types shared by every loader: examples, `TaskData` and task errors (the `TaskSpec`
+that says which task to load is the config schema's).
 
 Holds no file formats and no tokenization; loaders in sibling modules produce these types.
 """
@@ -10,31 +11,30 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from harness.errors import HarnessError
+from harness.errors import UsageError
 
 log = logging.getLogger(__name__)
 
 TaskKind = Literal["classification", "regression", "qa"]
-TaskSource = Literal["auto", "files", "datasets"]
 
 
-class UnknownTaskError(HarnessError):
+class UnknownTaskError(UsageError):
     """The task name is not in the registry."""
 
 
-class EmptySplitError(HarnessError):
+class EmptySplitError(UsageError):
     """A split that a stage needs has no examples."""
 
 
-class TaskFormatError(HarnessError):
+class TaskFormatError(UsageError):
     """A data file does not follow the format its task expects (columns, labels, JSON keys)."""
 
 
-class DatasetsUnavailableError(HarnessError):
+class DatasetsUnavailableError(UsageError):
     """The optional `datasets` library is needed but not installed."""
 
 
-class LabelMismatchError(HarnessError):
+class LabelMismatchError(UsageError):
     """A model head's number of outputs does not match the task's labels."""
 
 
@@ -60,27 +60,6 @@ class QAExample:
 
 
 Example = TextExample | QAExample
-
-
-@dataclass(frozen=True)
-class TaskSpec:
-    """Which task to load and from where; loaders use the bundled asset when no path is given."""
-
-    name: str
-    data_dir: str | None = None
-    """Folder with the task's files (GLUE-format TSV dir, SQuAD JSON dir, asset-like folder)."""
-    path: str | None = None
-    """A single data file (Rotten Tomatoes CSV) where the task has one."""
-    source: TaskSource = "auto"
-    """GLUE only: "files" needs data_dir, "datasets" uses the `datasets` library, "auto" picks."""
-    max_length: int = 128
-    """Token length for encoding this task's examples (calibration and evaluation)."""
-
-    def __post_init__(self) -> None:
-        if self.max_length < 8:
-            raise ValueError(f"max_length must be >= 8, got {self.max_length}")
-        if self.source not in ("auto", "files", "datasets"):
-            raise ValueError(f"source must be auto, files or datasets, got {self.source!r}")
 
 
 @dataclass(frozen=True)

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness.config.schema import TaskSpec
 from harness.data.tasks.base import (
     DatasetsUnavailableError,
     TaskData,
     TaskFormatError,
     TaskKind,
-    TaskSpec,
     TextExample,
     label_index,
     require_examples,

@@ -5,7 +5,8 @@ Only names the files; parsing lives in tabfile.py.
 
 from __future__ import annotations
 
-from harness.data.tasks.base import TaskData, TaskSpec
+from harness.config.schema import TaskSpec
+from harness.data.tasks.base import TaskData
 from harness.data.tasks.tabfile import load_tab_task
 
 

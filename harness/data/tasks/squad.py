@@ -10,7 +10,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from harness.data.tasks.base import QAExample, TaskData, TaskFormatError, TaskSpec, require_examples
+from harness.config.schema import TaskSpec
+from harness.data.tasks.base import QAExample, TaskData, TaskFormatError, require_examples
 
 log = logging.getLogger(__name__)
 

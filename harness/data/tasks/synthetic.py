@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from harness.data.tasks.base import TaskData, TaskSpec, TextExample
+from harness.config.schema import TaskSpec
+from harness.data.tasks.base import TaskData, TextExample
 
 log = logging.getLogger(__name__)
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from harness.config.schema import TaskSpec
 from harness.data.assets import locate_asset
-from harness.data.tasks.base import TaskData, TaskFormatError, TaskSpec, TextExample, require_examples
+from harness.data.tasks.base import TaskData, TaskFormatError, TextExample, require_examples
 
 log = logging.getLogger(__name__)
 

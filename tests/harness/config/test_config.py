@@ -6,16 +6,16 @@ from pathlib import Path
 
 import pytest
 
-from harness.config.schema import (
-    BenchmarkConfig,
-    ConfigError,
+from harness.config.load import (
     apply_overrides,
     config_from_dict,
     config_to_dict,
     load_config,
-    method_config,
     preset_names,
 )
+from harness.config.methods import method_config
+from harness.config.schema import BenchmarkConfig
+from harness.errors import ConfigError
 from kprune import KpruneConfig
 
 
@@ -81,7 +81,7 @@ def test_overrides_are_typed():
     assert config.method_options["kprune"]["rep_weight"] == pytest.approx(1e-3)
     assert config.model.source == "random-shape" and config.task.max_eval_examples is None
     assert config.evaluate is False and config.batch_sizes == (4,)
-    assert method_config(config, "kprune", 0.5) == KpruneConfig(
+    assert method_config(config.method_options, "kprune", 0.5) == KpruneConfig(
         target_flops_ratio=0.5, rep_weight=1e-3
     )
 
@@ -110,7 +110,7 @@ def test_runtime_overrides_apply_to_all_or_one():
         ("runtimes.backend=tensorrt", "backend: 'tensorrt' is not one of"),
         ("runtimes.5.threads=1", "index out of range"),
         ("task.name=imdb", "unknown task 'imdb'"),
-        ("model.source=cloud", "unknown model.source 'cloud'"),
+        ("model.source=cloud", "model.source.*'cloud'"),
         ("batch_sizes=[0]", "batch_sizes must be positive"),
         ("timing.min_iters=0", "min_iters"),
         ("novalue", "not of the form key=value"),
@@ -159,7 +159,6 @@ def test_config_name_must_be_usable_in_file_names():
 
 
 def test_own_glue_files_reach_the_task_loader(tmp_path):
-    from harness.sweep.stages import task_spec
     from harness.data.tasks import load_task
     from tests.harness import task_fixtures as fx
 
@@ -168,7 +167,7 @@ def test_own_glue_files_reach_the_task_loader(tmp_path):
         load_config("smoke"),
         ["task.name='sst2'", f"task.data_dir='{folder}'", "task.source='files'"],
     )
-    task = load_task(task_spec(config))
+    task = load_task(config.task)
     assert task.name == "sst2" and len(task.dev) > 0 and task.kind == "classification"
 
 

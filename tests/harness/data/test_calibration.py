@@ -9,9 +9,20 @@ from typing import Any
 import pytest
 import torch
 
-from harness.data.calibration import CalibrationSizeError, sample_calibration_batches
-from harness.data.tasks import EmptySplitError, TaskData, TaskSpec, TextExample, load_task
+from harness.config.schema import CalibrationSpec, TaskSpec
+from harness.data.calibration import sample_calibration_batches
+from harness.data.tasks import EmptySplitError, TaskData, TextExample, load_task
+from harness.errors import ConfigError
 from tests.harness import task_fixtures as fx
+
+
+def _sample(
+    task: Any, tokenizer: Any, max_length: int = 128, include_labels: bool = True, **fields: Any
+) -> list[dict[str, torch.Tensor]]:
+    spec = CalibrationSpec(**fields)
+    return sample_calibration_batches(
+        task, tokenizer, spec, max_length=max_length, include_labels=include_labels
+    )
 
 
 @pytest.fixture
@@ -46,9 +57,9 @@ def _rows(batches: list[dict[str, torch.Tensor]]) -> list[tuple[int, ...]]:
 
 def test_same_seed_same_batches_other_seed_other_order(tokenizer: Any) -> None:
     task = _task()
-    first = sample_calibration_batches(task, tokenizer, num_tokens=60, batch_size=4, seed=3)
-    again = sample_calibration_batches(task, tokenizer, num_tokens=60, batch_size=4, seed=3)
-    other = sample_calibration_batches(task, tokenizer, num_tokens=60, batch_size=4, seed=4)
+    first = _sample(task, tokenizer, num_tokens=60, batch_size=4, seed=3)
+    again = _sample(task, tokenizer, num_tokens=60, batch_size=4, seed=3)
+    other = _sample(task, tokenizer, num_tokens=60, batch_size=4, seed=4)
     assert len(first) == len(again)
     for a, b in zip(first, again, strict=True):
         assert a.keys() == b.keys()
@@ -57,9 +68,7 @@ def test_same_seed_same_batches_other_seed_other_order(tokenizer: Any) -> None:
 
 
 def test_token_budget_is_reached_with_the_fewest_examples(tokenizer: Any) -> None:
-    batches = sample_calibration_batches(
-        _task(), tokenizer, num_tokens=50, batch_size=4, sort_by_length=False
-    )
+    batches = _sample(_task(), tokenizer, num_tokens=50, batch_size=4, sort_by_length=False)
     rows = _rows(batches)
     assert _real_tokens(batches) >= 50
     assert _real_tokens(batches) - len(rows[-1]) < 50  # one row fewer would miss the budget
@@ -67,10 +76,8 @@ def test_token_budget_is_reached_with_the_fewest_examples(tokenizer: Any) -> Non
 
 def test_length_sorting_keeps_the_rows_and_cuts_padding(tokenizer: Any) -> None:
     task = _task(count=40)
-    plain = sample_calibration_batches(
-        task, tokenizer, num_tokens=150, batch_size=4, sort_by_length=False
-    )
-    grouped = sample_calibration_batches(task, tokenizer, num_tokens=150, batch_size=4)
+    plain = _sample(task, tokenizer, num_tokens=150, batch_size=4, sort_by_length=False)
+    grouped = _sample(task, tokenizer, num_tokens=150, batch_size=4)
     assert sorted(_rows(plain)) == sorted(_rows(grouped))
     padded = [sum(b["attention_mask"].numel() for b in bs) for bs in (plain, grouped)]
     assert padded[1] < padded[0]
@@ -78,7 +85,7 @@ def test_length_sorting_keeps_the_rows_and_cuts_padding(tokenizer: Any) -> None:
 
 def test_sampling_is_without_replacement(tokenizer: Any) -> None:
     task = _task(count=40)
-    batches = sample_calibration_batches(task, tokenizer, num_tokens=10_000, batch_size=8)
+    batches = _sample(task, tokenizer, num_tokens=10_000, batch_size=8)
     rows = _rows(batches)
     assert len(rows) == 40
     assert len(set(rows)) == 40
@@ -88,13 +95,13 @@ def test_budget_beyond_the_train_split_uses_all_and_warns(
     tokenizer: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     with caplog.at_level(logging.WARNING, logger="harness.data.calibration"):
-        batches = sample_calibration_batches(_task(count=5), tokenizer, num_tokens=10_000)
+        batches = _sample(_task(count=5), tokenizer, num_tokens=10_000)
     assert len(_rows(batches)) == 5
     assert "fewer than the 10000 requested" in caplog.text
 
 
 def test_batches_have_model_keys_dynamic_padding_and_labels(tokenizer: Any) -> None:
-    batches = sample_calibration_batches(_task(), tokenizer, num_tokens=80, batch_size=4)
+    batches = _sample(_task(), tokenizer, num_tokens=80, batch_size=4)
     for batch in batches:
         assert set(batch) == {"input_ids", "attention_mask", "token_type_ids", "labels"}
         assert batch["input_ids"].dtype == torch.int64
@@ -107,22 +114,20 @@ def test_batches_have_model_keys_dynamic_padding_and_labels(tokenizer: Any) -> N
 
 def test_regression_labels_are_float_and_labels_can_be_left_out(tokenizer: Any) -> None:
     task = _task(kind="regression")
-    (batch,) = sample_calibration_batches(task, tokenizer, num_tokens=5, batch_size=8)
+    (batch,) = _sample(task, tokenizer, num_tokens=5, batch_size=8)
     assert batch["labels"].dtype == torch.float32
-    (bare,) = sample_calibration_batches(
-        task, tokenizer, num_tokens=5, batch_size=8, include_labels=False
-    )
+    (bare,) = _sample(task, tokenizer, num_tokens=5, batch_size=8, include_labels=False)
     assert "labels" not in bare
 
 
 def test_max_length_truncates(tokenizer: Any) -> None:
-    batches = sample_calibration_batches(_task(), tokenizer, num_tokens=100, max_length=4)
+    batches = _sample(_task(), tokenizer, num_tokens=100, max_length=4)
     assert max(b["input_ids"].shape[1] for b in batches) <= 4
 
 
 def test_qa_batches_carry_answer_token_positions(tokenizer: Any, tmp_path: Path) -> None:
     task = load_task(TaskSpec("squad_v2", data_dir=str(fx.write_squad(tmp_path / "sq"))))
-    (batch,) = sample_calibration_batches(task, tokenizer, num_tokens=10_000, batch_size=8)
+    (batch,) = _sample(task, tokenizer, num_tokens=10_000, batch_size=8)
     assert {"start_positions", "end_positions"} <= set(batch)
     spans = [
         tokenizer.decode(ids[int(start) : int(end) + 1])
@@ -135,11 +140,11 @@ def test_qa_batches_carry_answer_token_positions(tokenizer: Any, tmp_path: Path)
 
 @pytest.mark.parametrize(("num_tokens", "batch_size"), [(0, 4), (-5, 4), (10, 0)])
 def test_non_positive_sizes_are_rejected(tokenizer: Any, num_tokens: int, batch_size: int) -> None:
-    with pytest.raises(CalibrationSizeError):
-        sample_calibration_batches(_task(), tokenizer, num_tokens=num_tokens, batch_size=batch_size)
+    with pytest.raises(ConfigError, match="calibration"):
+        _sample(_task(), tokenizer, num_tokens=num_tokens, batch_size=batch_size)
 
 
 def test_empty_train_split_is_rejected(tokenizer: Any) -> None:
     empty = TaskData("toy", "classification", ("a", "b"), (), (TextExample("x", 0),))
     with pytest.raises(EmptySplitError, match="no train examples"):
-        sample_calibration_batches(empty, tokenizer)
+        _sample(empty, tokenizer)

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from harness.config.schema import TaskSpec
 from harness.data.tasks import (
     TASKS,
     DatasetsUnavailableError,
@@ -16,7 +17,6 @@ from harness.data.tasks import (
     QAExample,
     TaskData,
     TaskFormatError,
-    TaskSpec,
     TextExample,
     UnknownTaskError,
     load_task,

@@ -9,8 +9,9 @@ import pytest
 import torch
 from transformers import BertForSequenceClassification, RobertaConfig
 
-from harness.export.onnx import ExportedModel, ExportMismatchError, export_onnx
+from harness.export.fp16 import to_fp16
 from harness.export.io_names import dummy_batch, model_input_names
+from harness.export.onnx import ExportedModel, ExportMismatchError, export_onnx
 from harness.export.parity import Mismatch, ParityShape, check_parity, parity_shapes
 from harness.runtimes.ort_runtime import ort_predictor
 from harness.runtimes.torch_runtime import torch_predictor
@@ -64,7 +65,10 @@ def test_qa_export_has_start_and_end_logits(tmp_path) -> None:
 
 @pytest.mark.slow  # exports a graph
 def test_fp16_variant_passes_its_gate(tmp_path) -> None:
-    result = export_onnx(tiny_pruned(), tmp_path, fp16=True, sample_batch_sizes=(2,), seq_lens=(8,))
+    model = tiny_pruned()
+    fp32 = export_onnx(model, tmp_path, sample_batch_sizes=(2,), seq_lens=(8,))
+    result = to_fp16(fp32, model)
+    assert fp32.dtype == "float32" and result.max_abs_diff <= 1e-2
     assert result.dtype == "float16" and result.path.name == "model_fp16.onnx"
     assert (tmp_path / "model.onnx").exists() and (tmp_path / "model.manifest.json").exists()
     assert json.loads(result.manifest_path.read_text())["dtype"] == "float16"

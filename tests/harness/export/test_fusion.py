@@ -8,8 +8,8 @@ import pytest
 import torch
 
 import harness.export.fusion as fusion
-from harness.export.onnx import ExportedModel, export_onnx
 from harness.export.fusion import FusionNotApplicableError, fuse_onnx
+from harness.export.onnx import ExportedModel, export_onnx
 from tests.harness.pruned_models import tiny_pruned
 
 

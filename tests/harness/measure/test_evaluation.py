@@ -9,18 +9,19 @@ import numpy as np
 import pytest
 import torch
 
-from harness.measure.evaluation import evaluate, torch_predictor
-from harness.models.load import ModelSpec, load_model
+from harness.config.schema import ModelSpec, TaskSpec
 from harness.data.qa_encoding import TokenizerNotFastError, build_qa_features
 from harness.data.tasks import (
     EmptySplitError,
     LabelMismatchError,
     QAExample,
     TaskData,
-    TaskSpec,
     TextExample,
     load_task,
 )
+from harness.measure.evaluation import evaluate
+from harness.models.load import Head, load_model
+from harness.runtimes.torch_runtime import torch_predictor
 from tests.harness import task_fixtures as fx
 
 
@@ -51,7 +52,9 @@ def _toy(dev: list[tuple[str, int]]) -> TaskData:
 def test_accuracy_and_macro_f1_from_a_predictor(tokenizer: Any) -> None:
     # predictions 1, 0, 0, 0 vs labels 1, 0, 1, 0 -> accuracy 3/4
     data = _toy([("good film", 1), ("bad film", 0), ("great film", 1), ("awful film", 0)])
-    result = evaluate(_keyword_predictor(tokenizer, "good"), data, tokenizer, batch_size=3)
+    result = evaluate(
+        _keyword_predictor(tokenizer, "good"), data, tokenizer, batch_size=3, max_length=32
+    )
     assert (result.name, result.count) == ("accuracy", 4)
     assert result.value == 0.75
     # class 0: tp 2, 3 predicted, 2 gold -> 0.8; class 1: tp 1, 1 predicted, 2 gold -> 2/3
@@ -61,7 +64,13 @@ def test_accuracy_and_macro_f1_from_a_predictor(tokenizer: Any) -> None:
 def test_head_size_mismatch_names_both_numbers(tokenizer: Any) -> None:
     data = _toy([("good film", 1), ("bad film", 0)])
     with pytest.raises(LabelMismatchError, match=r"3 outputs.*2 labels"):
-        evaluate(_keyword_predictor(tokenizer, "good", classes=3), data, tokenizer)
+        evaluate(
+            _keyword_predictor(tokenizer, "good", classes=3),
+            data,
+            tokenizer,
+            batch_size=4,
+            max_length=32,
+        )
 
 
 def test_regression_reports_spearman_and_pearson(tokenizer: Any) -> None:
@@ -73,7 +82,7 @@ def test_regression_reports_spearman_and_pearson(tokenizer: Any) -> None:
     def length_predictor(inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         return {"logits": inputs["attention_mask"].sum(axis=1, keepdims=True).astype(np.float32)}
 
-    result = evaluate(length_predictor, data, tokenizer)
+    result = evaluate(length_predictor, data, tokenizer, batch_size=4, max_length=32)
     assert result.name == "spearman"
     assert result.value == pytest.approx(1.0)
     assert 0.9 < result.extras["pearson"] < 1.0
@@ -109,7 +118,7 @@ def _answer_predictor(tokenizer: Any) -> Any:
 
 def test_squad_v2_exact_match_and_f1(tokenizer: Any, tmp_path: Path) -> None:
     data = load_task(TaskSpec("squad_v2", data_dir=str(fx.write_squad(tmp_path / "sq"))))
-    result = evaluate(_answer_predictor(tokenizer), data, tokenizer, max_length=32)
+    result = evaluate(_answer_predictor(tokenizer), data, tokenizer, max_length=32, batch_size=4)
     # q1 "paris is the capital" vs "paris": F1 = 2 * (1/3 * 1) / (1/3 + 1) = 0.5, EM 0
     assert (result.name, result.count) == ("f1", 3)
     assert result.value == pytest.approx((0.5 + 1 + 1) / 3)
@@ -119,7 +128,7 @@ def test_squad_v2_exact_match_and_f1(tokenizer: Any, tmp_path: Path) -> None:
 def test_long_context_windows_still_find_the_answer(tokenizer: Any, tmp_path: Path) -> None:
     data = load_task(TaskSpec("squad_v2", data_dir=str(fx.write_squad(tmp_path / "sq"))))
     # 16 tokens leave room for only part of the context: several windows per question
-    result = evaluate(_answer_predictor(tokenizer), data, tokenizer, max_length=16)
+    result = evaluate(_answer_predictor(tokenizer), data, tokenizer, max_length=16, batch_size=4)
     assert result.extras["exact_match"] == pytest.approx(2 / 3)
 
 
@@ -128,11 +137,13 @@ def test_classification_predictor_on_a_qa_task_is_a_mismatch(
 ) -> None:
     data = load_task(TaskSpec("squad", data_dir=str(fx.write_squad(tmp_path / "sq", "v1.1"))))
     with pytest.raises(LabelMismatchError, match="start_logits"):
-        evaluate(_keyword_predictor(tokenizer, "good"), data, tokenizer)
+        evaluate(
+            _keyword_predictor(tokenizer, "good"), data, tokenizer, batch_size=4, max_length=32
+        )
 
 
 def test_torch_predictor_on_a_tiny_random_model(tokenizer: Any, tmp_path: Path) -> None:
-    model = load_model(ModelSpec("tiny-random", num_labels=2)).model
+    model = load_model(ModelSpec("tiny-random"), Head(num_labels=2)).model
     data = load_task(TaskSpec("sst2", data_dir=str(fx.write_sst2(tmp_path / "glue"))))
     predictor = torch_predictor(model)
     batch = {"input_ids": np.array([[2, 5, 3]]), "attention_mask": np.ones((1, 3), dtype=np.int64)}
@@ -140,7 +151,7 @@ def test_torch_predictor_on_a_tiny_random_model(tokenizer: Any, tmp_path: Path) 
     with torch.inference_mode():
         expected = model(input_ids=torch.tensor([[2, 5, 3]])).logits.numpy()
     np.testing.assert_allclose(logits, expected, rtol=1e-6)
-    result = evaluate(predictor, data, tokenizer, batch_size=2)
+    result = evaluate(predictor, data, tokenizer, batch_size=2, max_length=32)
     assert result.count == len(fx.SST2_DEV)
     assert 0.0 <= result.value <= 1.0
 
@@ -148,7 +159,9 @@ def test_torch_predictor_on_a_tiny_random_model(tokenizer: Any, tmp_path: Path) 
 def test_empty_dev_split_is_rejected(tokenizer: Any) -> None:
     data = TaskData("toy", "classification", ("a", "b"), (TextExample("x", 0),), ())
     with pytest.raises(EmptySplitError, match="dev split is empty"):
-        evaluate(_keyword_predictor(tokenizer, "good"), data, tokenizer)
+        evaluate(
+            _keyword_predictor(tokenizer, "good"), data, tokenizer, batch_size=4, max_length=32
+        )
 
 
 def test_qa_needs_a_fast_tokenizer() -> None:

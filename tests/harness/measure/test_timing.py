@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from harness.measure.clock import Timed, TimingSpec, measure, measure_interleaved
@@ -117,10 +119,10 @@ def test_nothing_to_time_is_an_error() -> None:
 
 
 def _job(spec, artifact, **kwargs):
-    from harness.measure.isolated import SubprocessJob
+    from harness.measure.isolated import IsolatedJob
 
     names = ("input_ids", "attention_mask", "token_type_ids")
-    return SubprocessJob(
+    return IsolatedJob(
         spec=spec,
         artifact=artifact,
         batch_size=2,
@@ -132,23 +134,23 @@ def _job(spec, artifact, **kwargs):
 
 
 def test_one_backend_per_timing_process(tmp_path) -> None:
+    from harness.measure.isolated import measure_isolated
     from harness.runtimes.base import RuntimeSpec
-    from harness.measure.clock import measure_in_subprocess
 
     jobs = {
         "a": _job(RuntimeSpec("torch"), tmp_path),
         "b": _job(RuntimeSpec("onnxruntime"), tmp_path),
     }
     with pytest.raises(ValueError, match="one backend"):
-        measure_in_subprocess(jobs, TimingSpec())
+        measure_isolated(jobs, TimingSpec(), timeout_s=120)
 
 
 @pytest.mark.slow  # exports, saves and starts Python processes
 def test_subprocess_times_dense_and_pruned_interleaved(tmp_path) -> None:
     from harness.export.onnx import export_onnx
+    from harness.measure.isolated import measure_isolated
     from harness.runtimes.base import RuntimeSpec
-    from harness.measure.clock import measure_in_subprocess
-    from harness.measure.isolated import save_torch_model
+    from harness.runtimes.torch_runtime import save_module
     from tests.harness.pruned_models import tiny_dense, tiny_pruned
 
     spec = TimingSpec(warmup_iters=1, min_iters=3, min_seconds=0.0, max_iters=3)
@@ -158,24 +160,30 @@ def test_subprocess_times_dense_and_pruned_interleaved(tmp_path) -> None:
         for n, m in models.items()
     }
     ort_spec = RuntimeSpec("onnxruntime", threads=2)
-    results = measure_in_subprocess({n: _job(ort_spec, p) for n, p in onnx.items()}, spec)
+    ort_jobs = {n: _job(ort_spec, p) for n, p in onnx.items()}
+    results = measure_isolated(ort_jobs, spec, timeout_s=120)
     assert [len(r.samples_s) for r in results.values()] == [3, 3]
+    # one child timed both, it was not this process, and its sessions ran the requested threads
+    assert len({r.pid for r in results.values()}) == 1
+    assert results["dense"].pid not in (None, os.getpid())
+    assert {r.threads for r in results.values()} == {2}
     assert all(s > 0 for r in results.values() for s in r.samples_s)
-    saved = {n: save_torch_model(m, tmp_path / f"{n}_torch") for n, m in models.items()}
+    saved = {n: save_module(m, tmp_path / f"{n}_torch") for n, m in models.items()}
     torch_spec = RuntimeSpec("torch", threads=1)
-    results = measure_in_subprocess({n: _job(torch_spec, p) for n, p in saved.items()}, spec)
+    results = measure_isolated(
+        {n: _job(torch_spec, p) for n, p in saved.items()}, spec, timeout_s=120
+    )
     assert set(results) == {"dense", "pruned"} and results["pruned"].first_call_s > 0
 
 
 @pytest.mark.slow  # starts a Python process
 def test_subprocess_failure_names_the_problem(tmp_path) -> None:
+    from harness.measure.isolated import IsolatedTimingError, measure_isolated
     from harness.runtimes.base import RuntimeSpec
-    from harness.measure.clock import measure_in_subprocess
-    from harness.measure.isolated import SubprocessTimingError
 
     job = _job(RuntimeSpec("onnxruntime"), tmp_path / "missing.onnx")
-    with pytest.raises(SubprocessTimingError, match="missing.onnx"):
-        measure_in_subprocess({"x": job}, TimingSpec(min_iters=1, min_seconds=0.0))
+    with pytest.raises(IsolatedTimingError, match="missing.onnx"):
+        measure_isolated({"x": job}, TimingSpec(min_iters=1, min_seconds=0.0), timeout_s=120)
 
 
 @pytest.mark.slow  # starts a Python process
@@ -188,3 +196,13 @@ def test_ort_timing_child_imports_no_torch() -> None:
         "sys.exit(int('torch' in sys.modules))"
     )
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+@pytest.mark.slow  # starts a Python process
+def test_a_child_past_its_timeout_is_killed_and_named(tmp_path) -> None:
+    from harness.measure.isolated import IsolatedTimingError, measure_isolated
+    from harness.runtimes.base import RuntimeSpec
+
+    job = _job(RuntimeSpec("onnxruntime"), tmp_path / "never-read.onnx")
+    with pytest.raises(IsolatedTimingError, match="ran past 0 s"):
+        measure_isolated({"x": job}, TimingSpec(min_iters=1, min_seconds=0.0), timeout_s=0.001)

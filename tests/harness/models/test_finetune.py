@@ -10,10 +10,10 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from harness.data.tasks import UnknownTaskError
 from harness.models import finetune as finetune_module
 from harness.models.cache import CacheCorruptError
 from harness.models.finetune import FinetuneError, FinetuneSpec, default_cache_dir, finetune, preset
-from harness.data.tasks import UnknownTaskError
 from tests.harness import task_fixtures as fx
 
 

@@ -13,10 +13,11 @@ from transformers import (
     GPT2ForSequenceClassification,
 )
 
+from harness.config.schema import ModelSpec
+from harness.data.tasks import LabelMismatchError
 from harness.models import load as models
 from harness.models.finetune import FinetunedModel, FinetuneSpec
-from harness.models.load import ModelLoadError, ModelSpec, load_model
-from harness.data.tasks import LabelMismatchError
+from harness.models.load import Head, ModelLoadError, load_model
 from kprune import UnsupportedModelError
 from tests.harness import task_fixtures as fx
 
@@ -45,7 +46,7 @@ def test_random_seed_does_not_disturb_the_callers_rng() -> None:
 
 
 def test_random_shape_minilm_for_qa_is_labelled_random() -> None:
-    loaded = load_model(ModelSpec("random-shape", name="minilm", task_kind="qa"))
+    loaded = load_model(ModelSpec("random-shape", name="minilm"), Head(kind="qa"))
     config = loaded.model.config
     assert isinstance(loaded.model, BertForQuestionAnswering)
     layers, hidden, heads, ffn = 6, 384, 12, 1536
@@ -65,7 +66,7 @@ def test_unknown_random_shape_is_a_typed_error() -> None:
 
 def test_local_checkpoint_with_head_and_tokenizer(tmp_path: Path) -> None:
     folder = fx.write_tiny_checkpoint(tmp_path / "ckpt", head=True, num_labels=3)
-    loaded = load_model(ModelSpec("local", path=str(folder), num_labels=3))
+    loaded = load_model(ModelSpec("local", path=str(folder)), Head(num_labels=3))
     assert isinstance(loaded.model, BertForSequenceClassification)
     assert loaded.model.config.num_labels == 3
     assert loaded.tokenizer is not None
@@ -74,16 +75,16 @@ def test_local_checkpoint_with_head_and_tokenizer(tmp_path: Path) -> None:
 
 def test_local_encoder_only_checkpoint_gets_the_head_of_the_task_kind(tmp_path: Path) -> None:
     folder = fx.write_tiny_checkpoint(tmp_path / "enc")
-    qa = load_model(ModelSpec("local", path=str(folder), task_kind="qa"))
+    qa = load_model(ModelSpec("local", path=str(folder)), Head(kind="qa"))
     assert isinstance(qa.model, BertForQuestionAnswering)
-    cls = load_model(ModelSpec("local", path=str(folder), num_labels=5))
+    cls = load_model(ModelSpec("local", path=str(folder)), Head(num_labels=5))
     assert cls.model.config.num_labels == 5
 
 
 def test_local_head_with_other_label_count_is_a_mismatch(tmp_path: Path) -> None:
     folder = fx.write_tiny_checkpoint(tmp_path / "ckpt", head=True, num_labels=2)
     with pytest.raises(LabelMismatchError, match="2-output head but 3 labels"):
-        load_model(ModelSpec("local", path=str(folder), num_labels=3))
+        load_model(ModelSpec("local", path=str(folder)), Head(num_labels=3))
 
 
 def test_missing_or_non_checkpoint_directories_are_rejected(tmp_path: Path) -> None:
@@ -129,4 +130,4 @@ def test_finetuned_source_loads_the_cached_preset_model(
 def test_classification_checkpoint_for_a_qa_task_is_a_mismatch(tmp_path: Path) -> None:
     folder = fx.write_tiny_checkpoint(tmp_path / "ckpt", head=True, num_labels=2)
     with pytest.raises(LabelMismatchError, match="sequence head but the task is qa"):
-        load_model(ModelSpec("local", path=str(folder), task_kind="qa"))
+        load_model(ModelSpec("local", path=str(folder)), Head(kind="qa"))

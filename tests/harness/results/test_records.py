@@ -8,19 +8,18 @@ from pathlib import Path
 
 import pytest
 
+from harness.measure.stats import summarize
+from harness.results.frame import load, read_runs_from
 from harness.results.records import (
     SCHEMA_VERSION,
     BenchmarkRun,
     Measurement,
     PrunePoint,
     ResultsFileError,
-    append_measurement,
     read_run,
-    read_runs,
-    to_dataframe,
     write_run,
 )
-from harness.measure.stats import summarize
+from harness.results.session import RunSession
 
 V0_FILE = Path(__file__).parents[1] / "data" / "run_v0.json"
 CONTRACT_COLUMNS = [
@@ -67,20 +66,23 @@ def _measurement(ratio: float = 0.5, **kwargs) -> Measurement:
     return Measurement(**{**fields, **kwargs})
 
 
-def _run(**kwargs) -> BenchmarkRun:
-    point = PrunePoint(
+def _point(ratio: float = 0.5) -> PrunePoint:
+    return PrunePoint(
         method="kprune",
-        target_flops_ratio=0.5,
-        achieved_flops_ratio=0.49,
+        target_flops_ratio=ratio,
+        achieved_flops_ratio=ratio - 0.01,
         params=123,
         heads_per_layer=[2, 0],
         neurons_per_layer=[10, 0],
         sublayers=[{"layer": 0, "kind": "attention", "residual": 0.1}],
     )
+
+
+def _run(**kwargs) -> BenchmarkRun:
     fields = dict(
         config={"name": "tiny sweep/1"},
         environment=ENV,
-        points=[point],
+        points=[_point()],
         measurements=[_measurement(), _measurement(error="boom", latency=None)],
     )
     return BenchmarkRun(**{**fields, **kwargs})
@@ -106,11 +108,12 @@ def test_csv_beside_the_json_has_the_contract_columns(tmp_path) -> None:
     assert rows[1]["error"] == "boom" and rows[1]["latency_median_ms"] == ""
 
 
-def test_incremental_appends_rewrite_the_whole_file(tmp_path) -> None:
+def test_incremental_stores_rewrite_the_whole_file(tmp_path) -> None:
     run = _run(measurements=[])
-    path = write_run(run, tmp_path)
+    session = RunSession(write_run(run, tmp_path), run)
+    path = session.path
     for ratio in (0.9, 0.7):
-        run = append_measurement(path, run, _measurement(ratio))
+        session.store_point(_point(ratio), [_measurement(ratio)])
     loaded = read_run(path)
     assert [m.target_flops_ratio for m in loaded.measurements] == [0.9, 0.7]
     assert len(path.with_suffix(".csv").read_text().splitlines()) == 3
@@ -149,16 +152,21 @@ def test_bad_files_raise_an_error_naming_the_file(tmp_path, content, problem) ->
 def test_read_runs_reports_corrupt_files_and_loads_the_rest(tmp_path) -> None:
     good = write_run(_run(), tmp_path)
     (good.parent / "0002_abcdef0_cut.json").write_text(good.read_text()[:40])
-    runs, errors = read_runs(tmp_path)
-    assert [run.config["name"] for run in runs] == ["tiny sweep/1"]
+    runs, errors = read_runs_from([tmp_path])
+    assert [run.config["name"] for _, run in runs] == ["tiny sweep/1"]
     assert [e.path.name for e in errors] == ["0002_abcdef0_cut.json"]
 
 
-def test_dataframe_has_one_row_per_measurement() -> None:
-    frame = to_dataframe([_run(), _run(measurements=[_measurement(0.3)])])
+def test_dataframe_has_one_row_per_measurement_with_flat_context(tmp_path) -> None:
+    first = write_run(_run(), tmp_path)
+    write_run(_run(measurements=[_measurement(0.3)]), tmp_path)
+    frame = load([tmp_path])
     assert len(frame) == 3
     assert set(CONTRACT_COLUMNS) <= set(frame.columns)
     assert set(frame["machine_id"]) == {"m-test"}
+    assert set(frame["config.name"]) == {"tiny sweep/1"}
+    assert frame.loc[frame["run_file"] == str(first), "trial_key"].str.contains("@").all()
+    assert load([first])["latency_median_ms"].notna().sum() == 1  # the error row has no stats
 
 
 def test_documents_are_plain_json(tmp_path) -> None:

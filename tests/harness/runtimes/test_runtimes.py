@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 import torch
 
-from harness.export.onnx import ExportedModel, export_onnx
 from harness.export.io_names import dummy_batch
+from harness.export.onnx import ExportedModel, export_onnx
 from harness.runtimes import ort_runtime
 from harness.runtimes.base import (
-    RUNTIME_LOADERS,
+    BACKENDS,
     CudaUnavailableError,
     ProviderUnavailableError,
     RuntimeName,
@@ -65,8 +65,16 @@ def test_spec_rejects_bad_combinations(kwargs) -> None:
         RuntimeSpec(**kwargs)
 
 
-def test_registry_covers_every_runtime_name() -> None:
-    assert set(RUNTIME_LOADERS) == set(get_args(RuntimeName))
+def test_registry_covers_every_runtime_name_and_its_loaders_resolve() -> None:
+    import importlib
+
+    assert set(BACKENDS) == set(get_args(RuntimeName))
+    for backend in BACKENDS.values():
+        for target in filter(None, (backend.loader, backend.child_artifact_loader)):
+            module, _, function = target.partition(":")
+            assert callable(getattr(importlib.import_module(module), function)), target
+        for variant in backend.variants:
+            assert backend.artifact_of(variant) in ("module", "onnx", "onnx-fused")
 
 
 @pytest.mark.slow  # exports a graph

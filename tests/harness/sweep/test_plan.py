@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from harness.config.schema import DENSE_METHOD, apply_overrides, load_config
+import dataclasses
+
+from harness.config.load import apply_overrides, load_config
+from harness.results.keys import DENSE_METHOD, measurement_key
 from harness.sweep.plan import (
-    Point,
+    artifacts_needed,
     describe_plan,
     expand_points,
     expand_trials,
-    measurement_key,
-    needs_onnx,
     trials_by_point,
 )
+from harness.sweep.types import Point
 from kprune import METHOD_CONFIGS
 from tests.harness.handmade_runs import measurement
 
@@ -62,8 +64,12 @@ def test_threads_are_not_part_of_the_key():
 
 def test_onnx_is_needed_only_for_onnxruntime_trials():
     trials = expand_trials(load_config("smoke"))
-    assert needs_onnx(trials)
-    assert not needs_onnx([t for t in trials if t.runtime.backend == "torch"])
+    config = load_config("smoke")
+    assert artifacts_needed(config, trials) == {("onnx", "float32")}
+    torch_only = [t for t in trials if t.runtime.backend == "torch"]
+    assert artifacts_needed(config, torch_only) == set()
+    exporting = dataclasses.replace(config, export=True)
+    assert artifacts_needed(exporting, torch_only) == {("onnx", "float32")}
 
 
 def test_describe_plan_counts_points_and_trials():
