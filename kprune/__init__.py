@@ -4,7 +4,6 @@ Public API only; importing has no side effects.
 """
 
 from kprune.arch import SUPPORTED_MODELS, EncoderAccess
-from kprune.config import KpruneConfig
 from kprune.errors import (
     CalibrationError,
     ConfigError,
@@ -14,13 +13,12 @@ from kprune.errors import (
 )
 from kprune.flops import FlopsReport, encoder_flops, head_flops, neuron_flops
 from kprune.masks import Masks
-from kprune.methods import KwonConfig, RandomConfig, UniformConfig
+from kprune.methods import KpruneConfig, KwonConfig, RandomConfig, UniformConfig
 from kprune.registry import (
     METHOD_CONFIGS,
     METHOD_VARIANTS,
     METHODS,
     make_config,
-    method_configs,
     method_names,
     prune,
 )
@@ -55,7 +53,6 @@ __all__ = [
     "head_flops",
     "load_pruned",
     "make_config",
-    "method_configs",
     "method_names",
     "neuron_flops",
     "prune",

@@ -1,9 +1,6 @@
-"""Functional encoder forward, one sublayer at a time, on the modules an `EncoderAccess` exposes.
-
-Used by knowledge measurement, tuning and the equivalence tests. Sublayer k is the MHA of layer
-k // 2 when k is even and its FFN when k is odd. Optional per-unit multipliers ("gate") scale
-the features entering a sublayer's output projection: per context dim for MHA, per neuron for FFN.
-It never changes weights.
+"""Functional encoder forward, one sublayer at a time (numbering: kprune.sublayer), through an
+`EncoderAccess`, with optional per-feature gates on each output projection's input (per context
+dim for MHA, per neuron for FFN). Used by calibration passes and tests; it never changes weights.
 """
 
 from __future__ import annotations
@@ -12,8 +9,10 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from kprune.arch import EncoderAccess
+from kprune.sublayer import Sublayer, sublayer_count
 
 
 def additive_mask(attention_mask: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
@@ -55,6 +54,27 @@ class SublayerOutput:
     output: torch.Tensor  # LayerNorm(pre_norm): the next sublayer's input, [B, T, d]
 
 
+def output_projection(access: EncoderAccess, index: int) -> nn.Linear:
+    """W_out of sublayer ``index``: attention output dense, or the FFN's second linear."""
+    sub = Sublayer(index)
+    linear: nn.Linear = access.module(sub.layer, "ffn_out" if sub.is_ffn else "attn_out")
+    return linear
+
+
+def output_bias(access: EncoderAccess, index: int) -> torch.Tensor:
+    """Output bias of sublayer ``index`` (also of an empty bias-only block)."""
+    sub = Sublayer(index)
+    return access.ffn_bias(sub.layer) if sub.is_ffn else access.attn_bias(sub.layer)
+
+
+def feature_width(access: EncoderAccess, index: int) -> int:
+    """Current number of features entering sublayer ``index``'s output projection."""
+    sub = Sublayer(index)
+    if sub.is_ffn:
+        return access.num_neurons(sub.layer)
+    return access.num_heads(sub.layer) * access.head_size
+
+
 def sublayer_forward(
     access: EncoderAccess,
     index: int,
@@ -63,17 +83,20 @@ def sublayer_forward(
     gate: torch.Tensor | None = None,
 ) -> SublayerOutput:
     """Run sublayer ``index`` on its input ``x`` [B, T, d]."""
-    layer, is_ffn = divmod(index, 2)
-    if is_ffn:
-        feats = ffn_activations(access, layer, x)
-        bias, norm, role = access.ffn_bias(layer), access.ffn_norm(layer), "ffn_out"
+    sub = Sublayer(index)
+    if sub.is_ffn:
+        feats = ffn_activations(access, sub.layer, x)
+        norm = access.ffn_norm(sub.layer)
     else:
-        feats = attention_context(access, layer, x, add_mask)
-        bias, norm, role = access.attn_bias(layer), access.attn_norm(layer), "attn_out"
+        feats = attention_context(access, sub.layer, x, add_mask)
+        norm = access.attn_norm(sub.layer)
     if gate is not None:
         feats = feats * gate
     # A zero-width projection contributes only its bias.
-    projected = bias.expand_as(x) if feats.shape[-1] == 0 else access.module(layer, role)(feats)
+    if feats.shape[-1] == 0:
+        projected = output_bias(access, index).expand_as(x)
+    else:
+        projected = output_projection(access, index)(feats)
     pre_norm = x + projected
     return SublayerOutput(feats, pre_norm, norm(pre_norm))
 
@@ -88,7 +111,7 @@ def forward_from(
 ) -> tuple[torch.Tensor, dict[int, torch.Tensor]]:
     """Run sublayers start..2L-1 and the task head; returns (head output, features by sublayer)."""
     features: dict[int, torch.Tensor] = {}
-    for index in range(start, 2 * len(access.layers)):
+    for index in range(start, sublayer_count(len(access.layers))):
         gate = gates.get(index) if gates else None
         out = sublayer_forward(access, index, x, add_mask, gate)
         if keep_features:
@@ -107,3 +130,19 @@ def model_outputs(
     add_mask = additive_mask(batch["attention_mask"], x.dtype)
     out, _ = forward_from(access, 0, x, add_mask, gates)
     return out
+
+
+def gradient_gates(
+    access: EncoderAccess, start: int, device: torch.device | str
+) -> dict[int, torch.Tensor]:
+    """All-ones gates of sublayers start..2L-1 that record gradients (knowledge, Fisher)."""
+    return {
+        index: torch.ones(feature_width(access, index), device=device, requires_grad=True)
+        for index in range(start, sublayer_count(len(access.layers)))
+    }
+
+
+def gate_gradients(loss: torch.Tensor, gates: dict[int, torch.Tensor]) -> dict[int, torch.Tensor]:
+    """d loss / d gate per sublayer; a gate the loss does not reach gets zeros."""
+    grads = torch.autograd.grad(loss, list(gates.values()), allow_unused=True)
+    return {j: g if g is not None else torch.zeros_like(gates[j]) for j, g in zip(gates, grads)}

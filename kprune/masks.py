@@ -1,4 +1,6 @@
-"""Keep-masks over heads and FFN neurons: bool tensors, True = kept."""
+"""Keep-masks over heads and FFN neurons: bool tensors, True = kept, in the original model's unit
+indices. A value type only: it never decides what to keep and never touches a model.
+"""
 
 from __future__ import annotations
 
@@ -27,13 +29,6 @@ class Masks:
                 f"{self.neuron_keep.shape[0]} layers of neurons"
             )
 
-    @staticmethod
-    def full(num_layers: int, num_heads: int, num_neurons: int) -> Masks:
-        return Masks(
-            torch.ones(num_layers, num_heads, dtype=torch.bool),
-            torch.ones(num_layers, num_neurons, dtype=torch.bool),
-        )
-
     @property
     def num_layers(self) -> int:
         return int(self.head_keep.shape[0])
@@ -43,6 +38,3 @@ class Masks:
 
     def neurons_per_layer(self) -> list[int]:
         return [int(n) for n in self.neuron_keep.sum(dim=1)]
-
-    def to_lists(self) -> dict[str, list[list[bool]]]:
-        return {"head_keep": self.head_keep.tolist(), "neuron_keep": self.neuron_keep.tolist()}

@@ -1,4 +1,6 @@
-"""Checks every pruning method runs before touching a model: eval mode, device availability."""
+"""Checks every pruning method runs before touching a model: eval mode, device availability.
+It only raises; it never changes the model or picks a device.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""One registry of pruning methods: config class -> function. `prune` dispatches through it."""
+"""One registry of pruning methods: name -> (config class, function); `prune` dispatches on the
+config's exact type. It holds no method logic of its own.
+"""
 
 from __future__ import annotations
 
@@ -8,17 +10,18 @@ from typing import Any
 import torch
 from torch import nn
 
-from kprune.config import KpruneConfig
 from kprune.errors import ConfigError
 from kprune.methods import (
+    KpruneConfig,
     KwonConfig,
     RandomConfig,
     UniformConfig,
+    run_kprune,
     run_kwon,
     run_random,
     run_uniform,
 )
-from kprune.pipeline import SublayerCallback, run_kprune
+from kprune.methods.budget import SublayerCallback
 from kprune.result import PruneResult
 
 PruneFunction = Callable[..., PruneResult]
@@ -49,11 +52,6 @@ def make_config(method: str, **fields: Any) -> Any:
     if base not in METHODS:
         raise ConfigError(f"unknown pruning method {method!r}; known: {', '.join(method_names())}")
     return METHODS[base][0](**{**overrides, **fields})
-
-
-def method_configs() -> dict[str, type]:
-    """Method name -> its frozen config class."""
-    return {name: entry[0] for name, entry in METHODS.items()}
 
 
 def prune(

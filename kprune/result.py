@@ -1,19 +1,23 @@
-"""What a pruning method returns: dense pruned model, masks, FLOPs and a per-sublayer log."""
+"""What a pruning method returns (dense pruned model, masks, FLOPs, per-sublayer log) and the one
+builder of a log entry. Data only: nothing here prunes, measures or times anything.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
+import torch
 from torch import nn
 
 from kprune.flops import FlopsReport
 from kprune.masks import Masks
+from kprune.sublayer import Sublayer
 
 
 @dataclass(frozen=True)
 class SublayerLog:
-    """One step of a sublayer-wise method (index k: MHA of layer k//2 if even, else its FFN)."""
+    """One step of a sublayer-wise method (index k: see kprune.sublayer)."""
 
     index: int
     layer: int
@@ -28,6 +32,38 @@ class SublayerLog:
     seconds: float
     predictive_total: float  # Σ over the target's units of P (λ-free, per sequence)
     representational_total: float  # Σ over the target's units of R (λ-free, per token)
+
+
+def sublayer_log(
+    index: int,
+    keep: torch.Tensor,
+    note: str,
+    *,
+    residual_before: float | None = None,
+    residual_after: float | None = None,
+    tuned: bool = False,
+    ridge: float = 0.0,
+    seconds: float = 0.0,
+    predictive_total: float = 0.0,
+    representational_total: float = 0.0,
+) -> SublayerLog:
+    """The log entry of sublayer ``index`` whose units ``keep`` [units] bool were decided."""
+    sub = Sublayer(index)
+    return SublayerLog(
+        index=index,
+        layer=sub.layer,
+        kind=sub.kind,
+        units_total=int(keep.numel()),
+        units_kept=int(keep.sum()),
+        residual_before=residual_before,
+        residual_after=residual_after,
+        tuned=tuned,
+        note=note,
+        ridge=ridge,
+        seconds=seconds,
+        predictive_total=predictive_total,
+        representational_total=representational_total,
+    )
 
 
 @dataclass(frozen=True)

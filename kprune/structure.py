@@ -1,4 +1,6 @@
-"""Per-layer structure of a (possibly pruned) encoder: what the manifest and save format record."""
+"""Per-layer structure of a (possibly pruned) encoder: what the manifest and save format record.
+Read-only: it never changes the model.
+"""
 
 from __future__ import annotations
 

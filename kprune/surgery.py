@@ -1,7 +1,8 @@
-"""Physical pruning: slice heads (q/k/v rows, output-projection columns) and FFN neurons
-(first-linear rows, second-linear columns) out of an encoder; empty sublayers become the exact
-bias-only blocks of `kprune.blocks`. transformers 5.x has no `prune_heads`, hence this module.
+"""Physical pruning: slice heads (q/k/v rows, W_out columns) and FFN neurons (W_in rows, W_out
+columns) out of an encoder; empty sublayers become `kprune.blocks`' exact bias-only blocks.
 It decides nothing: the keep-masks come from a pruning method.
+
+transformers 5.x has no `prune_heads`, hence this module.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from torch import nn
 from kprune.arch import EncoderAccess
 from kprune.errors import KpruneError
 from kprune.masks import Masks
+from kprune.sublayer import head_dims
 
 
 def _sliced_linear(linear: nn.Linear, index: torch.Tensor, dim: int) -> nn.Linear:
@@ -57,8 +59,7 @@ def prune_attention(
 ) -> None:
     """Keep only ``head_keep`` heads of ``layer`` (in place); optionally set W_out [d, kept·d_h]."""
     kept = _check_keep(head_keep, access.num_heads(layer), f"layer {layer} head")
-    d_h = access.head_size
-    dims = (kept[:, None] * d_h + torch.arange(d_h)[None, :]).flatten()
+    dims = head_dims(kept, access.head_size)
     for role in ("query", "key", "value"):
         access.replace(layer, role, _sliced_linear(access.module(layer, role), dims, 0))
     access.replace(layer, "attn_out", _sliced_linear(access.module(layer, "attn_out"), dims, 1))

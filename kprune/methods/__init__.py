@@ -1,16 +1,19 @@
-"""Baseline pruning methods beside Kprune, one per module; all share kprune's FLOPs model, masks
-and surgery, and return the same dense PruneResult. Registered in kprune.registry.METHODS.
+"""The pruning methods, peers of one another: Kprune and Kwon et al. (one package each), uniform
+magnitude and random (one module each). All share base_config's fields, budget's copy/FLOPs
+scaffolding, and kprune's masks and surgery; registered in kprune.registry.METHODS.
 """
 
-from kprune.methods.kwon import run_kwon
-from kprune.methods.kwon_config import KwonConfig
+from kprune.methods.kprune import KpruneConfig, run_kprune
+from kprune.methods.kwon import KwonConfig, run_kwon
 from kprune.methods.random_ import RandomConfig, run_random
 from kprune.methods.uniform import UniformConfig, run_uniform
 
 __all__ = [
+    "KpruneConfig",
     "KwonConfig",
     "RandomConfig",
     "UniformConfig",
+    "run_kprune",
     "run_kwon",
     "run_random",
     "run_uniform",

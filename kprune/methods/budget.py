@@ -1,6 +1,6 @@
-"""What every baseline method shares around its mask decision: preflight checks, a frozen working
-copy, the FLOPs budget (Kprune's model, spec §7, s = calibration mean length unless given, so every
-method gets the identical budget) and the dense PruneResult. It never decides which units to keep.
+"""What every pruning method, Kprune included, shares around its mask decision: preflight checks,
+frozen working copies, the identical FLOPs budget (spec §7; s = calibration mean length unless
+given), progress callbacks and the dense PruneResult. It never decides which units to keep.
 """
 
 from __future__ import annotations
@@ -9,30 +9,30 @@ import copy
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 from torch import nn
 
 from kprune.arch import EncoderAccess
 from kprune.calibration import PreparedBatch, mean_sequence_length, prepare_batches
-from kprune.config import check_positive, check_ratio
-from kprune.errors import ConfigError
 from kprune.flops import FlopsReport, encoder_flops, head_flops, neuron_flops
 from kprune.masks import Masks
+from kprune.methods.base_config import BudgetFields
 from kprune.preflight import check_device, check_eval_mode
-from kprune.result import PruneResult, SublayerLog
+from kprune.result import PruneResult, SublayerLog, sublayer_log
+from kprune.sublayer import FFN, MHA, Sublayer, sublayer_index
 from kprune.surgery import remove_pruned_units
 
 SublayerCallback = Callable[[SublayerLog], None]
 
 
-def check_budget_fields(target_flops_ratio: float, seq_len: float | None, device: str) -> None:
-    """Validation shared by the baseline configs (same rules as KpruneConfig)."""
-    check_ratio(target_flops_ratio)
-    check_positive(seq_len, "seq_len")
-    if not isinstance(device, str) or not device.startswith(("cpu", "cuda")):
-        raise ConfigError(f"device={device!r}; use 'cpu' or 'cuda[:N]'")
+def frozen_copy(model: nn.Module, device: str) -> nn.Module:
+    """Deep copy on ``device`` in eval mode with no gradients: methods work on it, never on the
+    caller's model."""
+    clone = copy.deepcopy(model).to(device).eval()
+    for param in clone.parameters():
+        param.requires_grad_(False)
+    return clone
 
 
 @dataclass
@@ -58,6 +58,17 @@ class BudgetedCopy:
             return self.original * (1 + 1e-9)
         return self.budget * (1 - 1e-9)
 
+    def unit_cost(self, index: int) -> float:
+        """FLOPs of one unit (head or neuron) of sublayer ``index``."""
+        return self.neuron_cost if Sublayer(index).is_ffn else self.head_cost
+
+    def full_masks(self) -> Masks:
+        """Keep-masks keeping every unit of the unpruned model."""
+        return Masks(
+            torch.ones(len(self.heads), max(self.heads), dtype=torch.bool),
+            torch.ones(len(self.neurons), max(self.neurons), dtype=torch.bool),
+        )
+
     def flops(self, masks: Masks) -> float:
         access = self.access
         return encoder_flops(
@@ -70,24 +81,17 @@ class BudgetedCopy:
 
 
 def prepare_copy(
-    model: nn.Module,
-    batches: Sequence[dict[str, torch.Tensor]],
-    target_flops_ratio: float,
-    seq_len: float | None,
-    device: str,
+    model: nn.Module, batches: Sequence[dict[str, torch.Tensor]], config: BudgetFields
 ) -> BudgetedCopy:
     """Checks (eval mode, device, batches) then a frozen deep copy and its FLOPs budget."""
     check_eval_mode(model)
-    check_device(device)
-    prepared = prepare_batches(batches, device)
-    clone = copy.deepcopy(model).to(device).eval()
-    for param in clone.parameters():
-        param.requires_grad_(False)
-    access = EncoderAccess(clone)
+    check_device(config.device)
+    prepared = prepare_batches(batches, config.device)
+    access = EncoderAccess(frozen_copy(model, config.device))
     layers = range(len(access.layers))
     heads = [access.num_heads(i) for i in layers]
     neurons = [access.num_neurons(i) for i in layers]
-    s = seq_len if seq_len is not None else mean_sequence_length(prepared)
+    s = config.seq_len if config.seq_len is not None else mean_sequence_length(prepared)
     d, d_h = access.hidden_size, access.head_size
     original = encoder_flops(heads, neurons, s, d, d_h)
     return BudgetedCopy(
@@ -99,7 +103,7 @@ def prepare_copy(
         heads=heads,
         neurons=neurons,
         original=original,
-        budget=target_flops_ratio * original,
+        budget=config.target_flops_ratio * original,
     )
 
 
@@ -107,24 +111,8 @@ def plain_logs(masks: Masks, note: str) -> list[SublayerLog]:
     """Per-sublayer log entries of a method that decides masks at once and tunes nothing."""
     logs = []
     for layer in range(masks.num_layers):
-        for kind, keep in (("mha", masks.head_keep[layer]), ("ffn", masks.neuron_keep[layer])):
-            logs.append(
-                SublayerLog(
-                    index=2 * layer + int(kind == "ffn"),
-                    layer=layer,
-                    kind=kind,
-                    units_total=int(keep.numel()),
-                    units_kept=int(keep.sum()),
-                    residual_before=None,
-                    residual_after=None,
-                    tuned=False,
-                    note=note,
-                    ridge=0.0,
-                    seconds=0.0,
-                    predictive_total=0.0,
-                    representational_total=0.0,
-                )
-            )
+        logs.append(sublayer_log(sublayer_index(layer, MHA), masks.head_keep[layer], note))
+        logs.append(sublayer_log(sublayer_index(layer, FFN), masks.neuron_keep[layer], note))
     return logs
 
 
@@ -134,18 +122,37 @@ def emit(logs: Sequence[SublayerLog], on_sublayer: SublayerCallback | None) -> N
             on_sublayer(entry)
 
 
-def finish(
+def untuned_indices(logs: Sequence[SublayerLog], tuning: bool) -> tuple[int, ...]:
+    """Sublayers that kept units but whose tuning failed or was rejected (none if tuning is off)."""
+    return tuple(entry.index for entry in logs if tuning and entry.units_kept and not entry.tuned)
+
+
+def report(
     run: BudgetedCopy,
     masks: Masks,
-    config: Any,
+    config: BudgetFields,
     started: float,
     logs: Sequence[SublayerLog],
     untuned: tuple[int, ...],
     method: str,
 ) -> PruneResult:
-    """Slice the working copy down to ``masks`` (in place) and report FLOPs against the budget."""
-    model = remove_pruned_units(run.access.model, masks, inplace=True).cpu()
+    """The result of a working copy already cut down to ``masks``; FLOPs against the budget."""
     flops = FlopsReport(run.original, run.budget, run.flops(masks), run.seq_len)
+    model = run.access.model.cpu()
     return PruneResult(
         model, masks, flops, config, time.perf_counter() - started, tuple(logs), untuned, method
     )
+
+
+def finish(
+    run: BudgetedCopy,
+    masks: Masks,
+    config: BudgetFields,
+    started: float,
+    logs: Sequence[SublayerLog],
+    untuned: tuple[int, ...],
+    method: str,
+) -> PruneResult:
+    """Slice the working copy down to ``masks`` (in place), then `report`."""
+    remove_pruned_units(run.access.model, masks, inplace=True)
+    return report(run, masks, config, started, logs, untuned, method)

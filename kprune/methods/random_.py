@@ -13,32 +13,18 @@ import torch
 from torch import nn
 
 from kprune.masks import Masks
-from kprune.methods.budget import (
-    SublayerCallback,
-    check_budget_fields,
-    emit,
-    finish,
-    plain_logs,
-    prepare_copy,
-)
+from kprune.methods.base_config import BudgetFields
+from kprune.methods.budget import SublayerCallback, emit, finish, plain_logs, prepare_copy
 from kprune.result import PruneResult
 from kprune.search import keep_above, search_threshold
 
 
 @dataclass(frozen=True)
-class RandomConfig:
-    """Seeded random structured pruning (no calibration statistics, no tuning)."""
+class RandomConfig(BudgetFields):
+    """Seeded random structured pruning (no calibration statistics, no tuning).
 
-    target_flops_ratio: float = 0.5
-    """Kept/original encoder FLOPs in (0, 1] under Kprune's FLOPs model."""
-    seq_len: float | None = None
-    """Sequence length s of the FLOPs model; None = mean non-pad length of the calibration set."""
-    seed: int = 0
-    """Seeds a private torch.Generator (the global RNG is left alone)."""
-    device: str = "cpu"
-
-    def __post_init__(self) -> None:
-        check_budget_fields(self.target_flops_ratio, self.seq_len, self.device)
+    seed: seeds a private torch.Generator (the global RNG is left alone).
+    """
 
 
 def random_masks(
@@ -76,7 +62,7 @@ def run_random(
 ) -> PruneResult:
     """Random structured pruning; returns a dense pruned copy (the input is never mutated)."""
     started = time.perf_counter()
-    run = prepare_copy(model, batches, config.target_flops_ratio, config.seq_len, config.device)
+    run = prepare_copy(model, batches, config)
     masks = random_masks(
         len(run.heads),
         max(run.heads),

@@ -18,31 +18,18 @@ from torch import nn
 
 from kprune.arch import EncoderAccess
 from kprune.masks import Masks
-from kprune.methods.budget import (
-    SublayerCallback,
-    check_budget_fields,
-    emit,
-    finish,
-    plain_logs,
-    prepare_copy,
-)
+from kprune.methods.base_config import BudgetFields
+from kprune.methods.budget import SublayerCallback, emit, finish, plain_logs, prepare_copy
 from kprune.result import PruneResult
+from kprune.sublayer import per_head
 
 
 @dataclass(frozen=True)
-class UniformConfig:
-    """Uniform per-layer magnitude pruning (no calibration statistics, no tuning)."""
+class UniformConfig(BudgetFields):
+    """Uniform per-layer magnitude pruning (no calibration statistics, no tuning).
 
-    target_flops_ratio: float = 0.5
-    """Kept/original encoder FLOPs in (0, 1] under Kprune's FLOPs model."""
-    seq_len: float | None = None
-    """Sequence length s of the FLOPs model; None = mean non-pad length of the calibration set."""
-    seed: int = 0
-    """Recorded for parity with the other methods; magnitude pruning is deterministic."""
-    device: str = "cpu"
-
-    def __post_init__(self) -> None:
-        check_budget_fields(self.target_flops_ratio, self.seq_len, self.device)
+    seed: recorded for parity with the other methods; magnitude pruning is deterministic.
+    """
 
 
 def head_magnitudes(access: EncoderAccess) -> torch.Tensor:
@@ -51,7 +38,7 @@ def head_magnitudes(access: EncoderAccess) -> torch.Tensor:
     for layer in range(len(access.layers)):
         weight = access.module(layer, "attn_out").weight.detach().float()  # [d, heads·d_h]
         per_dim = weight.pow(2).sum(dim=0)
-        rows.append(per_dim.view(-1, access.head_size).sum(dim=1).sqrt())
+        rows.append(per_head(per_dim, access.head_size).sum(dim=1).sqrt())
     return torch.stack(rows).cpu()
 
 
@@ -92,7 +79,7 @@ def run_uniform(
 ) -> PruneResult:
     """Uniform magnitude pruning; returns a dense pruned copy (the input is never mutated)."""
     started = time.perf_counter()
-    run = prepare_copy(model, batches, config.target_flops_ratio, config.seq_len, config.device)
+    run = prepare_copy(model, batches, config)
     h, n = uniform_counts(
         len(run.heads),
         max(run.heads),

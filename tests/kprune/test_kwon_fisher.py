@@ -7,7 +7,8 @@ from kprune import CalibrationError, KwonConfig, prune
 from kprune.arch import EncoderAccess
 from kprune.calibration import prepare_batches
 from kprune.forward import model_outputs
-from kprune.methods.kwon_fisher import TRUE_LABEL_LOSSES, collect_mask_gradients
+from kprune.methods.kwon.fisher import TRUE_LABEL_LOSSES, collect_mask_gradients
+from kprune.sublayer import FFN, MHA, head_dims_mask, sublayer_index
 from tests.conftest import make_batches, tiny_model
 from tests.kprune.test_methods import labelled_batches
 
@@ -42,8 +43,8 @@ def test_gradients_are_those_of_per_head_and_per_neuron_masks():
         neurons = torch.ones(2, 64, requires_grad=True)
         gates = {}
         for layer in range(2):
-            gates[2 * layer] = heads[layer].repeat_interleave(access.head_size)
-            gates[2 * layer + 1] = neurons[layer]
+            gates[sublayer_index(layer, MHA)] = head_dims_mask(heads[layer], access.head_size)
+            gates[sublayer_index(layer, FFN)] = neurons[layer]
         loss = TRUE_LABEL_LOSSES["classification"](
             model_outputs(access, batch.inputs, gates), batch.extras
         )

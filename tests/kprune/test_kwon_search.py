@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from kprune.methods.kwon_search import search_masks, search_unit_counts
+from kprune.methods.kwon.search import search_masks, search_unit_counts
 
 LAYERS, HEADS, NEURONS = 2, 2, 5  # 4 heads + 10 neurons: 2^14 subsets, enumerable
 HEAD_COST, NEURON_COST = 4.0, 1.0

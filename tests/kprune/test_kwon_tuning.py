@@ -7,11 +7,12 @@ from kprune import KwonConfig, prune
 from kprune.arch import EncoderAccess
 from kprune.calibration import prepare_batches
 from kprune.forward import model_outputs
-from kprune.methods import kwon_tuning
+from kprune.gram import GramAccumulator
 from kprune.methods.budget import prepare_copy
-from kprune.methods.kwon import feature_gates, plan_kwon, unit_gates_of
-from kprune.methods.kwon_tuning import LayerwiseTuner, solve_unit_scales, unit_system
-from kprune.tuning import GramAccumulator
+from kprune.methods.kwon import tuning as kwon_tuning
+from kprune.methods.kwon.method import plan_kwon
+from kprune.methods.kwon.tuning import LayerwiseTuner, solve_unit_scales, unit_system
+from kprune.sublayer import FFN, MHA, feature_gates, mask_gates, sublayer_index
 from tests.conftest import tiny_model
 from tests.kprune.test_methods import labelled_batches, task_outputs
 
@@ -76,9 +77,9 @@ def test_last_ffn_of_a_cls_head_fits_cls_tokens_only():
     model = tiny_model()
     batches = prepare_batches(labelled_batches(), "cpu")
     tuner = LayerwiseTuner(EncoderAccess(model), batches, 1.0, cls_only_last_ffn=True)
-    last = tuner._rows(3, batches[0])
+    last = tuner._rows(sublayer_index(1, FFN), batches[0])
     assert last[:, 0].all() and not last[:, 1:].any()
-    assert torch.equal(tuner._rows(2, batches[0]), batches[0].token_mask)
+    assert torch.equal(tuner._rows(sublayer_index(1, MHA), batches[0]), batches[0].token_mask)
 
 
 @pytest.mark.slow
@@ -86,7 +87,7 @@ def test_last_ffn_of_a_cls_head_fits_cls_tokens_only():
 def test_folded_scales_equal_real_valued_gates_on_original(kind, num_labels):
     model, batches = tiny_model(kind, num_labels=num_labels), labelled_batches(kind, num_labels)
     config = KwonConfig(target_flops_ratio=0.4, damping=0.1)
-    plan = plan_kwon(prepare_copy(model, batches, 0.4, None, "cpu"), config)
+    plan = plan_kwon(prepare_copy(model, batches, config), config)
     kept = torch.cat([g[g != 0] for g in plan.unit_gates.values()])
     assert not torch.allclose(kept, torch.ones_like(kept)), "scales must be non-trivial"
     result = prune(model, batches, config)
@@ -107,7 +108,7 @@ def test_tuning_lowers_residuals_and_untuned_equals_masked_original():
     assert any(s.residual_after < 0.95 * s.residual_before for s in tuned.sublayers)
     plain = prune(model, batches, KwonConfig(target_flops_ratio=0.5, tune_masks=False))
     assert all(s.note == "tuning off" for s in plain.sublayers)
-    gates = feature_gates(unit_gates_of(plain.masks), 8)
+    gates = mask_gates(plain.masks, EncoderAccess(model).head_size)
     with torch.no_grad():
         masked = model_outputs(EncoderAccess(model), batches[0], gates)
     torch.testing.assert_close(task_outputs(plain.model, batches[0]), masked)

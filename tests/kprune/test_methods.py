@@ -1,6 +1,7 @@
 """Contracts every baseline method (kwon, uniform, random) shares with Kprune: budget, dense model,
 input untouched, registry dispatch, preflight checks, determinism."""
 
+import dataclasses
 import math
 
 import pytest
@@ -9,6 +10,7 @@ import torch
 from kprune import (
     METHOD_CONFIGS,
     ConfigError,
+    KpruneConfig,
     KwonConfig,
     ModelStateError,
     RandomConfig,
@@ -19,8 +21,10 @@ from kprune import (
 )
 from kprune.arch import EncoderAccess
 from kprune.forward import model_outputs
+from kprune.methods.base_config import BudgetFields
 from kprune.methods.random_ import random_masks
 from kprune.methods.uniform import head_magnitudes, neuron_magnitudes, uniform_counts
+from kprune.sublayer import mask_gates, sublayer_count
 from tests.conftest import make_batches, tiny_model
 
 CONFIGS = {"kwon": KwonConfig, "uniform": UniformConfig, "random": RandomConfig}
@@ -99,10 +103,7 @@ def test_ratio_one_keeps_everything(method):
 def test_dense_model_equals_masked_original(method):
     model, batches = tiny_model("roberta", layers=3), labelled_batches("roberta")
     result = prune(model, batches, CONFIGS[method](target_flops_ratio=0.3))
-    gates = {}
-    for layer in range(3):
-        gates[2 * layer] = result.masks.head_keep[layer].float().repeat_interleave(8)
-        gates[2 * layer + 1] = result.masks.neuron_keep[layer].float()
+    gates = mask_gates(result.masks, EncoderAccess(model).head_size)
     with torch.no_grad():
         masked = model_outputs(EncoderAccess(model), batches[0], gates)
     torch.testing.assert_close(task_outputs(result.model, batches[0]), masked)
@@ -147,6 +148,15 @@ def test_random_is_seeded_and_within_budget():
         assert 10 * sum(masks.heads_per_layer()) + sum(masks.neurons_per_layer()) < 50
 
 
+@pytest.mark.parametrize("method", _method_params(*sorted(CONFIGS)))
+def test_global_rng_untouched(method):
+    model, batches = tiny_model(), labelled_batches()  # tiny_model seeds the global RNG itself
+    torch.manual_seed(123)
+    state = torch.get_rng_state()
+    prune(model, batches, CONFIGS[method](target_flops_ratio=0.5, seed=3))
+    assert torch.equal(torch.get_rng_state(), state)
+
+
 @pytest.mark.slow
 def test_kwon_same_seed_same_result():
     model, batches = tiny_model(), labelled_batches()
@@ -176,7 +186,7 @@ def test_preflight_checks_and_progress_callback(method):
             prune(tiny_model(), labelled_batches(), CONFIGS[method](device="cuda"))
     seen = []
     prune(tiny_model(), labelled_batches(), config, on_sublayer=seen.append)
-    assert [s.index for s in seen] == [0, 1, 2, 3]
+    assert [s.index for s in seen] == list(range(sublayer_count(2)))
 
 
 @pytest.mark.parametrize("method", sorted(CONFIGS))
@@ -184,6 +194,19 @@ def test_preflight_checks_and_progress_callback(method):
 def test_bad_ratio(method, ratio):
     with pytest.raises(ConfigError, match="target_flops_ratio"):
         CONFIGS[method](target_flops_ratio=ratio)
+
+
+@pytest.mark.parametrize("config_class", [KpruneConfig, *CONFIGS.values()])
+def test_every_config_shares_the_budget_fields(config_class):
+    assert issubclass(config_class, BudgetFields)
+    shared = {f.name: f.default for f in dataclasses.fields(BudgetFields)}
+    # Defaults live in BudgetFields only: no method config redefines one.
+    own = {f.name: f.default for f in dataclasses.fields(config_class)}
+    assert {name: own[name] for name in shared} == shared
+    with pytest.raises(ConfigError, match="device"):
+        config_class(device="tpu")
+    with pytest.raises(ConfigError, match="seq_len"):
+        config_class(seq_len=0)
 
 
 def test_bad_kwon_fields():

@@ -15,6 +15,7 @@ from kprune import (
 )
 from kprune.arch import EncoderAccess
 from kprune.forward import model_outputs
+from kprune.sublayer import mask_gates
 from tests.conftest import make_batches, tiny_model
 
 pytestmark = pytest.mark.slow
@@ -48,10 +49,7 @@ def test_untuned_dense_model_equals_masked_original():
     batches = make_batches()
     result = prune(model, batches, KpruneConfig(target_flops_ratio=0.3, tune_weights=False))
     assert 0 in result.masks.heads_per_layer() or 0 in result.masks.neurons_per_layer()
-    gates = {}
-    for layer in range(3):
-        gates[2 * layer] = result.masks.head_keep[layer].float().repeat_interleave(8)
-        gates[2 * layer + 1] = result.masks.neuron_keep[layer].float()
+    gates = mask_gates(result.masks, EncoderAccess(model).head_size)
     with torch.no_grad():
         masked = model_outputs(EncoderAccess(model), batches[0], gates)
     torch.testing.assert_close(_logits(result.model, batches[0]), masked, atol=1e-5, rtol=1e-5)
@@ -93,6 +91,32 @@ def test_same_seed_same_masks_and_cached_equals_full_pass():
         assert torch.equal(a.masks.head_keep, other.masks.head_keep)
         assert torch.equal(a.masks.neuron_keep, other.masks.neuron_keep)
     torch.testing.assert_close(_logits(a.model, batches[0]), _logits(c.model, batches[0]))
+
+
+def test_global_rng_untouched_and_masks_deterministic_for_a_seed():
+    model, batches = tiny_model("bert"), make_batches()  # tiny_model seeds the global RNG itself
+    config = KpruneConfig(target_flops_ratio=0.4, seed=3)
+    torch.manual_seed(123)
+    state = torch.get_rng_state()
+    a = prune(model, batches, config)
+    assert torch.equal(torch.get_rng_state(), state)
+    torch.manual_seed(456)  # another caller RNG state must not change the result
+    b = prune(model, batches, config)
+    assert torch.equal(a.masks.head_keep, b.masks.head_keep)
+    assert torch.equal(a.masks.neuron_keep, b.masks.neuron_keep)
+    assert torch.equal(_logits(a.model, batches[0]), _logits(b.model, batches[0]))
+
+
+@pytest.mark.gpu
+def test_cuda_rng_untouched_on_a_cuda_run():
+    if not torch.cuda.is_available():
+        pytest.skip("needs CUDA")
+    model, batches = tiny_model("bert"), make_batches()
+    torch.cuda.manual_seed_all(123)
+    cpu, cuda = torch.get_rng_state(), torch.cuda.get_rng_state()
+    prune(model, batches, KpruneConfig(target_flops_ratio=0.4, device="cuda"))
+    assert torch.equal(torch.get_rng_state(), cpu)
+    assert torch.equal(torch.cuda.get_rng_state(), cuda)
 
 
 def test_save_load_round_trip(tmp_path):

@@ -5,15 +5,8 @@ from kprune import Masks, encoder_shape, remove_pruned_units
 from kprune.arch import EncoderAccess
 from kprune.errors import KpruneError
 from kprune.forward import model_outputs
+from kprune.sublayer import mask_gates
 from tests.conftest import make_batches, tiny_model
-
-
-def _gates(masks, head_size):
-    gates = {}
-    for layer in range(masks.num_layers):
-        gates[2 * layer] = masks.head_keep[layer].float().repeat_interleave(head_size)
-        gates[2 * layer + 1] = masks.neuron_keep[layer].float()
-    return gates
 
 
 def _masks(layers, seed):
@@ -33,7 +26,8 @@ def test_masked_model_equals_dense_pruned_model(kind):
     pruned = remove_pruned_units(model, masks)
     batch = make_batches(1)[0]
     with torch.no_grad():
-        masked = model_outputs(EncoderAccess(model), batch, _gates(masks, 8))
+        access = EncoderAccess(model)
+        masked = model_outputs(access, batch, mask_gates(masks, access.head_size))
         out = pruned(**batch)
     dense = (
         out.logits

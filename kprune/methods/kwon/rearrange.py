@@ -4,7 +4,7 @@ re-choose WHICH ones with the within-layer (block-diagonal) Fisher.
 The loss increase of pruning a set Z is modelled as ‖Σ_{i∈Z} g_i‖², g_i ∈ R^{#batches} being unit
 i's per-batch gradient vector (the block-diagonal Fisher's quadratic form). Greedy: start from the
 |Z| lowest-Fisher units; visit the others by ascending Fisher; add each, then drop the member whose
-removal leaves the smallest objective. Counts never change. Tensors in, tensors out.
+removal leaves the smallest objective. Counts never change. Tensors in, tensors out; no model.
 """
 
 from __future__ import annotations
@@ -12,11 +12,6 @@ from __future__ import annotations
 import torch
 
 from kprune.masks import Masks
-
-
-def pruned_set_objective(grads: torch.Tensor, pruned: torch.Tensor) -> float:
-    """‖Σ_{i∈Z} g_i‖² with grads [batches, units] and pruned [units] bool."""
-    return float(grads.double()[:, pruned].sum(dim=1).pow(2).sum())
 
 
 def rearrange_layer(grads: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:

@@ -1,9 +1,6 @@
-"""Knowledge-preserving weight tuning (spec §5, §16.3): least-squares refit of a pruned sublayer's
-output projection toward the teacher's pre-LayerNorm output.
-
-Streams AᵀA, Aᵀ(target) and ‖target‖² (per-batch products in float32, sums in float64) so no
-N_tok×d matrix is kept; solves by Cholesky with a ridge fallback; compares the residual with the
-untuned weights and keeps the better. Never swallows a failure: the outcome says what happened.
+"""Kprune's knowledge-preserving weight tuning (spec §5, §16.3): least-squares refit of a pruned
+sublayer's W_out toward the teacher's pre-LayerNorm output (Cholesky, ridge fallback, untuned kept
+if better). Never swallows a failure (the outcome says what happened); never writes weights.
 """
 
 from __future__ import annotations
@@ -13,29 +10,9 @@ from dataclasses import dataclass
 
 import torch
 
+from kprune.gram import GramAccumulator
+
 log = logging.getLogger(__name__)
-
-
-class GramAccumulator:
-    """Sufficient statistics of min_W ‖A·W − B‖² over streamed row blocks."""
-
-    def __init__(self) -> None:
-        self.gram: torch.Tensor | None = None  # [n, n] float64
-        self.cross: torch.Tensor | None = None  # [n, d] float64
-        self.target_energy = 0.0
-        self.rows = 0
-
-    def add(self, features: torch.Tensor, target: torch.Tensor) -> None:
-        """features A: [N, n]; target B: [N, d] (rows = non-pad tokens)."""
-        a, b = features.detach().float(), target.detach().float()
-        gram, cross = (a.T @ a).double(), (a.T @ b).double()
-        if self.gram is None or self.cross is None:
-            self.gram, self.cross = gram, cross
-        else:
-            self.gram += gram
-            self.cross += cross
-        self.target_energy += float(b.double().pow(2).sum())
-        self.rows += int(a.shape[0])
 
 
 @dataclass(frozen=True)

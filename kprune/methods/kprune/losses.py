@@ -1,4 +1,5 @@
-"""Predictive knowledge losses (spec §3.2): distance of the student's outputs to the teacher's.
+"""Kprune's predictive knowledge losses (spec §3.2): distance of the student's outputs to the
+teacher's, per task kind. Pure functions of tensors; they never run a model.
 
 Follows the reference code: KL(teacher || student) with temperature T, scaled by T², batch mean;
 regression compares like shapes (fixing the reference's [B,1]-vs-[B] broadcasting bug); QA

@@ -3,7 +3,7 @@ neurons n to keep, globally, maximising the kept diagonal Fisher under the FLOPs
 
 For a fixed h the best heads are the top-h by Fisher and the best n is the largest that fits, so
 scanning h is exact for the objective "sum of kept Fisher" (no FLOPs normalisation: the scan over h
-handles the trade-off). Tensors in, Masks out.
+handles the trade-off). Tensors in, Masks out; it never reads a model.
 """
 
 from __future__ import annotations

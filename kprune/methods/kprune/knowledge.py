@@ -1,6 +1,6 @@
-"""Knowledge measurement (spec §3): accumulate predictive (½·grad²) and representational
+"""Kprune's knowledge measurement (spec §3): accumulate predictive (½·grad²) and representational
 (feature energy × mean squared output weight) knowledge per head and neuron, then turn them into
-scores per FLOP (§3.4). Tensors in, tensors out; no hooks, no model changes.
+scores per FLOP (§3.4). Tensors in, tensors out; no hooks, no model changes, no mask decisions.
 """
 
 from __future__ import annotations
@@ -8,11 +8,13 @@ from __future__ import annotations
 import torch
 
 from kprune.arch import EncoderAccess
+from kprune.forward import output_projection
+from kprune.sublayer import Sublayer, per_head, sublayer_count
 
 
-def _per_unit(values: torch.Tensor, is_ffn: bool, head_size: int) -> torch.Tensor:
+def _per_unit(values: torch.Tensor, index: int, head_size: int) -> torch.Tensor:
     """Per-dim values -> per-unit: heads average their d_h dims (reference pitfall 5)."""
-    return values if is_ffn else values.view(-1, head_size).mean(dim=1)
+    return values if Sublayer(index).is_ffn else per_head(values, head_size).mean(dim=1)
 
 
 class KnowledgeAccumulator:
@@ -27,9 +29,8 @@ class KnowledgeAccumulator:
         self.tokens = 0
         # mean_r W_out[r, j]^2 per input dim j of each output projection (fixed during a pass).
         self._weight_energy: dict[int, torch.Tensor] = {}
-        for index in range(start, 2 * len(access.layers)):
-            layer, is_ffn = divmod(index, 2)
-            weight = access.module(layer, "ffn_out" if is_ffn else "attn_out").weight.detach()
+        for index in range(start, sublayer_count(len(access.layers))):
+            weight = output_projection(access, index).weight.detach()
             self._weight_energy[index] = weight.float().pow(2).mean(dim=0)
 
     def add(
@@ -42,12 +43,11 @@ class KnowledgeAccumulator:
         """Add one batch: ``grads[j]`` = d loss / d gate_j; ``features[j]`` = [B, T, dims]."""
         d_h = self.access.head_size
         for index, feats in features.items():
-            is_ffn = bool(index % 2)
             energy = (
                 feats.detach()[token_mask].float().pow(2).sum(dim=0) * self._weight_energy[index]
             )
             pred = 0.5 * grads[index].detach().float().pow(2)
-            rep_unit, pred_unit = _per_unit(energy, is_ffn, d_h), _per_unit(pred, is_ffn, d_h)
+            rep_unit, pred_unit = _per_unit(energy, index, d_h), _per_unit(pred, index, d_h)
             if index in self.predictive:
                 self.predictive[index] += pred_unit
                 self.representational[index] += rep_unit
@@ -70,7 +70,7 @@ class KnowledgeAccumulator:
         for index, pred in self.predictive.items():
             value = pred_weight * pred / self.sequences
             value = value + rep_weight * self.representational[index] / self.tokens
-            if index % 2:
+            if Sublayer(index).is_ffn:
                 out[index] = value / neuron_flops
             else:
                 out[index] = head_weight * value / head_flops

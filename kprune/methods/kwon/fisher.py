@@ -1,7 +1,7 @@
 """Kwon et al. step 1 (spec §12): per-batch gradients of the task loss on TRUE labels with respect
 to every head and neuron mask (all at 1), and the diagonal Fisher I_i = Σ_b g_b,i².
 
-Reads the model through kprune.forward gates; never changes weights.
+Reads the model through kprune.forward gates; never changes weights and never decides masks.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ import torch.nn.functional as F
 from kprune.arch import EncoderAccess
 from kprune.calibration import PreparedBatch
 from kprune.errors import CalibrationError
-from kprune.forward import model_outputs
+from kprune.forward import gate_gradients, gradient_gates, model_outputs
+from kprune.sublayer import FFN, MHA, per_head, sublayer_index
 
 # Label keys each task's loss reads from the batch extras (HF's names).
 LABEL_KEYS: dict[str, tuple[str, ...]] = {
@@ -87,39 +88,23 @@ class MaskGradients:
         return self.neurons.pow(2).sum(dim=0)
 
 
-def _gates_with_grad(access: EncoderAccess) -> dict[int, torch.Tensor]:
-    """All-ones kprune.forward gates (per context dim / per neuron) that record gradients."""
-    device = next(access.model.parameters()).device
-    gates = {}
-    for layer in range(len(access.layers)):
-        heads_dims = access.num_heads(layer) * access.head_size
-        gates[2 * layer] = torch.ones(heads_dims, device=device, requires_grad=True)
-        gates[2 * layer + 1] = torch.ones(
-            access.num_neurons(layer), device=device, requires_grad=True
-        )
-    return gates
-
-
 def collect_mask_gradients(
     access: EncoderAccess, batches: Sequence[PreparedBatch], task: str
 ) -> MaskGradients:
     """One pass over ``batches`` with the true-label task loss; labels must be present."""
     check_labels(batches, task)
     loss_fn = TRUE_LABEL_LOSSES[task]
+    device = next(access.model.parameters()).device
+    layers = range(len(access.layers))
     heads, neurons = [], []
     for batch in batches:
-        gates = _gates_with_grad(access)
+        gates = gradient_gates(access, 0, device)
         with torch.enable_grad():
             loss = loss_fn(model_outputs(access, batch.inputs, gates), batch.extras)
-            grads = torch.autograd.grad(loss, list(gates.values()), allow_unused=True)
-        named = {
-            j: g if g is not None else torch.zeros_like(gates[j]) for j, g in zip(gates, grads)
-        }
-        layers = range(len(access.layers))
+            named = gate_gradients(loss, gates)
         # HF's head_mask scales a head's attention probabilities, i.e. all d_h context dims of
         # the head at once: its gradient is the sum of the per-dim gradients.
-        heads.append(
-            torch.stack([named[2 * i].view(-1, access.head_size).sum(dim=1) for i in layers])
-        )
-        neurons.append(torch.stack([named[2 * i + 1] for i in layers]))
+        head_grads = [named[sublayer_index(i, MHA)] for i in layers]
+        heads.append(torch.stack([per_head(g, access.head_size).sum(dim=1) for g in head_grads]))
+        neurons.append(torch.stack([named[sublayer_index(i, FFN)] for i in layers]))
     return MaskGradients(torch.stack(heads).double().cpu(), torch.stack(neurons).double().cpu())

@@ -6,9 +6,9 @@ the teacher's:
 
 u_i(t) = W_out[:, dims of i] · features_i(t) (unit i's contribution to the output at token t),
 target = teacher pre-LN output − output bias − student input, over non-pad tokens. G and Aᵀb are
-built from kprune.tuning's streamed float64 statistics of the per-dim features, so no N_tok × units
+built from kprune.gram's streamed float64 statistics of the per-dim features, so no N_tok × units
 × d tensor is formed: G = block-sum((AᵀA) ∘ (WᵀW)), Aᵀb = block-sum(rowsum((AᵀB) ∘ Wᵀ)).
-The scales live in "unit gates" (0 = pruned); nothing here changes weights.
+The scales live in "unit gates" (0 = pruned); nothing here changes weights or decides masks.
 
 The reference runs CuPy LSMR (damp 1, around scale 1); we solve the same damped normal equations
 exactly (Cholesky, float64). The spec's extra shared offset for MHA is not fitted: one scale per
@@ -24,8 +24,9 @@ import torch
 
 from kprune.arch import EncoderAccess
 from kprune.calibration import PreparedBatch
-from kprune.forward import additive_mask, sublayer_forward
-from kprune.tuning import GramAccumulator
+from kprune.forward import additive_mask, output_bias, output_projection, sublayer_forward
+from kprune.gram import GramAccumulator
+from kprune.sublayer import Sublayer, feature_gate, kept_features, sublayer_count
 
 log = logging.getLogger(__name__)
 
@@ -88,11 +89,6 @@ def _failed(before: float, note: str) -> ScaleOutcome:
     return ScaleOutcome(None, before, before, note)
 
 
-def dim_gate(unit_gate: torch.Tensor, index: int, head_size: int) -> torch.Tensor:
-    """Per-unit gate -> per-feature gate of sublayer ``index`` (heads span head_size dims)."""
-    return unit_gate if index % 2 else unit_gate.repeat_interleave(head_size)
-
-
 class LayerwiseTuner:
     """Streams teacher and student sublayer inputs over the calibration set, bottom to top.
 
@@ -119,15 +115,11 @@ class LayerwiseTuner:
 
     def _rows(self, index: int, batch: PreparedBatch) -> torch.Tensor:
         """Tokens the LS fits: non-pad ones; CLS only for the last FFN of a CLS-reading head."""
-        if self.cls_only_last_ffn and index == 2 * len(self.access.layers) - 1:
+        if self.cls_only_last_ffn and index == sublayer_count(len(self.access.layers)) - 1:
             cls = torch.zeros_like(batch.token_mask)
             cls[:, 0] = True
             return batch.token_mask & cls
         return batch.token_mask
-
-    def _bias(self, index: int) -> torch.Tensor:
-        layer, is_ffn = divmod(index, 2)
-        return self.access.ffn_bias(layer) if is_ffn else self.access.attn_bias(layer)
 
     @torch.no_grad()
     def _accumulate(self, index: int, gate: torch.Tensor, dims: torch.Tensor) -> GramAccumulator:
@@ -138,7 +130,7 @@ class LayerwiseTuner:
             if dims.numel():
                 x_s = self.student_x[position]
                 student = sublayer_forward(self.access, index, x_s, mask, gate)
-                target = teacher.pre_norm - self._bias(index) - x_s
+                target = teacher.pre_norm - output_bias(self.access, index) - x_s
                 rows = self._rows(index, batch)
                 stats.add(student.features[rows][:, dims], target[rows])
             self.teacher_x[position] = teacher.output
@@ -153,19 +145,18 @@ class LayerwiseTuner:
     def tune(self, index: int, unit_gate: torch.Tensor) -> tuple[torch.Tensor, ScaleOutcome]:
         """Fit sublayer ``index`` given its 0/1 unit gate; returns (scaled unit gate, outcome)."""
         head_size, device = self.access.head_size, self.student_x[0].device
-        group = 1 if index % 2 else head_size
         kept = torch.nonzero(unit_gate).flatten()
-        dims = (kept[:, None] * group + torch.arange(group)[None, :]).flatten().to(device)
-        mask_gate = dim_gate(unit_gate, index, head_size).to(device)
+        dims = kept_features(unit_gate, index, head_size).to(device)
+        mask_gate = feature_gate(unit_gate, index, head_size).to(device)
         stats = self._accumulate(index, mask_gate, dims)
         if kept.numel() == 0:
             outcome = ScaleOutcome(None, 0.0, 0.0, "no units kept: output is the bias")
         else:
-            layer, is_ffn = divmod(index, 2)
-            weight = self.access.module(layer, "ffn_out" if is_ffn else "attn_out").weight
+            weight = output_projection(self.access, index).weight
+            group = Sublayer(index).features_per_unit(head_size)
             outcome = solve_unit_scales(stats, weight[:, dims], group, self.damping)
         scaled = unit_gate.clone()
         if outcome.scales is not None:
             scaled[kept] = outcome.scales.float().cpu()
-        self._advance_student(index, dim_gate(scaled, index, head_size).to(device))
+        self._advance_student(index, feature_gate(scaled, index, head_size).to(device))
         return scaled, outcome

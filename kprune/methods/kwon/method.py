@@ -1,6 +1,6 @@
 """Kwon et al. 2022 as a kprune method (spec §12): Fisher of head/neuron masks from the true-label
 task loss -> (h, n) search under the FLOPs budget -> per-layer rearrangement -> layer-wise LS mask
-scales -> scales folded into the output projections -> physical pruning (kprune.surgery).
+scales -> scales folded into W_out -> physical pruning. Never touches the caller's model.
 
 Decisions on the reference's quirks (spec §11.2):
 1. Teacher for tuning: the UNPRUNED model (same as Kprune), not the reference's √c-masked model.
@@ -13,7 +13,7 @@ Decisions on the reference's quirks (spec §11.2):
 4. One kept unit is an ordinary 1×1 solve (the reference's 1-unknown branch crashes).
 5. The result is physically pruned and dense (the reference only applies masks).
 6-7. (checkpoints, SQuAD evaluation speed) concern the caller, not this module.
-8. The search scans h from 1 head (kwon_search.MIN_HEADS) unless not even one head fits.
+8. The search scans h from 1 head (kwon.search.MIN_HEADS) unless not even one head fits.
 Budgets use Kprune's FLOPs model with the same s, so every method meets the identical budget
 (achieved ≤ target; the reference's MAC count is exactly half, so ratios are the same).
 """
@@ -28,14 +28,23 @@ import torch
 from torch import nn
 
 from kprune.arch import EncoderAccess
+from kprune.forward import output_projection
 from kprune.masks import Masks
-from kprune.methods.budget import BudgetedCopy, SublayerCallback, emit, finish, prepare_copy
-from kprune.methods.kwon_config import KwonConfig
-from kprune.methods.kwon_fisher import MaskGradients, collect_mask_gradients
-from kprune.methods.kwon_rearrange import rearrange_masks
-from kprune.methods.kwon_search import search_masks
-from kprune.methods.kwon_tuning import LayerwiseTuner, ScaleOutcome, dim_gate
-from kprune.result import PruneResult, SublayerLog
+from kprune.methods.budget import (
+    BudgetedCopy,
+    SublayerCallback,
+    emit,
+    finish,
+    prepare_copy,
+    untuned_indices,
+)
+from kprune.methods.kwon.config import KwonConfig
+from kprune.methods.kwon.fisher import MaskGradients, collect_mask_gradients
+from kprune.methods.kwon.rearrange import rearrange_masks
+from kprune.methods.kwon.search import search_masks
+from kprune.methods.kwon.tuning import LayerwiseTuner, ScaleOutcome
+from kprune.result import PruneResult, SublayerLog, sublayer_log
+from kprune.sublayer import FFN, MHA, feature_gates, sublayer_count, sublayer_index, unit_gates
 
 
 @dataclass(frozen=True)
@@ -49,20 +58,6 @@ class KwonPlan:
     untuned: tuple[int, ...]
 
 
-def unit_gates_of(masks: Masks) -> dict[int, torch.Tensor]:
-    """0/1 unit gates of every sublayer (MHA k = 2l, FFN k = 2l + 1)."""
-    gates = {}
-    for layer in range(masks.num_layers):
-        gates[2 * layer] = masks.head_keep[layer].float()
-        gates[2 * layer + 1] = masks.neuron_keep[layer].float()
-    return gates
-
-
-def feature_gates(unit_gates: dict[int, torch.Tensor], head_size: int) -> dict[int, torch.Tensor]:
-    """Unit gates expanded to kprune.forward's per-feature gates (heads span head_size dims)."""
-    return {k: dim_gate(g, k, head_size) for k, g in unit_gates.items()}
-
-
 def _log_entry(
     index: int,
     keep: torch.Tensor,
@@ -72,21 +67,20 @@ def _log_entry(
     ridge: float,
     fisher_total: float,
 ) -> SublayerLog:
-    layer, is_ffn = divmod(index, 2)
-    return SublayerLog(
-        index=index,
-        layer=layer,
-        kind="ffn" if is_ffn else "mha",
-        units_total=int(keep.numel()),
-        units_kept=int(keep.sum()),
-        residual_before=outcome.residual_before if outcome else None,
-        residual_after=outcome.residual_after if outcome else None,
-        tuned=bool(outcome and outcome.scales is not None),
-        note=outcome.note if outcome else "tuning off",
-        ridge=ridge if outcome else 0.0,
+    if outcome is None:
+        note = "tuning off"
+        return sublayer_log(index, keep, note, seconds=seconds, predictive_total=fisher_total)
+    return sublayer_log(
+        index,
+        keep,
+        outcome.note,
+        residual_before=outcome.residual_before,
+        residual_after=outcome.residual_after,
+        tuned=outcome.scales is not None,
+        ridge=ridge,
         seconds=seconds,
         predictive_total=fisher_total,  # Σ of the sublayer's diagonal Fisher (true-label loss)
-        representational_total=0.0,  # Kwon et al. measure no representational knowledge
+        # Kwon et al. measure no representational knowledge: representational_total stays 0.
     )
 
 
@@ -94,8 +88,8 @@ def _fisher_totals(gradients: MaskGradients) -> dict[int, float]:
     heads, neurons = gradients.head_fisher(), gradients.neuron_fisher()
     totals = {}
     for layer in range(heads.shape[0]):
-        totals[2 * layer] = float(heads[layer].sum())
-        totals[2 * layer + 1] = float(neurons[layer].sum())
+        totals[sublayer_index(layer, MHA)] = float(heads[layer].sum())
+        totals[sublayer_index(layer, FFN)] = float(neurons[layer].sum())
     return totals
 
 
@@ -107,7 +101,7 @@ def _tune(
     on_sublayer: SublayerCallback | None,
 ) -> tuple[dict[int, torch.Tensor], list[SublayerLog]]:
     """Step 4 sublayer by sublayer (or only the log entries when tuning is off)."""
-    gates = unit_gates_of(masks)
+    gates = unit_gates(masks)
     keeps = {k: g != 0 for k, g in gates.items()}
     cls_only = run.access.task_kind() != "qa"  # classification/regression heads read position 0
     tuner = (
@@ -116,7 +110,7 @@ def _tune(
         else None
     )
     logs = []
-    for index in range(2 * masks.num_layers):
+    for index in range(sublayer_count(masks.num_layers)):
         started = time.perf_counter()
         outcome: ScaleOutcome | None = None
         if tuner is not None:
@@ -149,19 +143,18 @@ def plan_kwon(
     if config.rearrange:
         masks = rearrange_masks(masks, gradients.heads, gradients.neurons)
     gates, logs = _tune(run, masks, config, _fisher_totals(gradients), on_sublayer)
-    untuned = tuple(e.index for e in logs if config.tune_masks and e.units_kept and not e.tuned)
+    untuned = untuned_indices(logs, config.tune_masks)
     return KwonPlan(masks, gates, gradients, tuple(logs), untuned)
 
 
 @torch.no_grad()
-def fold_unit_gates(access: EncoderAccess, unit_gates: dict[int, torch.Tensor]) -> None:
+def fold_unit_gates(access: EncoderAccess, gates: dict[int, torch.Tensor]) -> None:
     """Multiply each output projection's input columns by its unit gate (in place).
 
     Pruned columns become 0 and are sliced away by the surgery right after.
     """
-    for index, gate in feature_gates(unit_gates, access.head_size).items():
-        layer, is_ffn = divmod(index, 2)
-        linear = access.module(layer, "ffn_out" if is_ffn else "attn_out")
+    for index, gate in feature_gates(gates, access.head_size).items():
+        linear = output_projection(access, index)
         linear.weight.mul_(gate.to(linear.weight)[None, :])
 
 
@@ -176,7 +169,7 @@ def run_kwon(
     Batches need true labels: `labels` [B], or `start_positions`/`end_positions` [B] for QA.
     """
     started = time.perf_counter()
-    run = prepare_copy(model, batches, config.target_flops_ratio, config.seq_len, config.device)
+    run = prepare_copy(model, batches, config)
     plan = plan_kwon(run, config, on_sublayer)
     if config.tune_masks:
         fold_unit_gates(run.access, plan.unit_gates)

@@ -1,0 +1,60 @@
+"""The settings every pruning method shares (FLOPs target, FLOPs-model s, seed, device): one frozen
+dataclass base holding their defaults and validation, plus the value checks method configs reuse.
+Nothing here touches devices, files or the environment.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from kprune.errors import ConfigError
+
+
+def check_ratio(value: float, name: str = "target_flops_ratio") -> None:
+    """Raise ConfigError unless ``value`` is a kept/original ratio in (0, 1]."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"{name} must be a number in (0, 1], got {value!r}")
+    if math.isnan(value) or not 0.0 < value <= 1.0:
+        raise ConfigError(
+            f"{name}={value!r} is outside (0, 1]: it is the kept/original FLOPs ratio "
+            "(0.6 keeps 60% of the FLOPs); pass a value such as 0.5"
+        )
+
+
+def check_positive(value: float | None, name: str, allow_zero: bool = False) -> None:
+    """Raise ConfigError unless ``value`` is None or a number > 0 (>= 0 with allow_zero)."""
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+        raise ConfigError(f"{name} must be a number, got {value!r}")
+    if value < 0 or (value == 0 and not allow_zero):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ConfigError(f"{name}={value!r} must be {bound}")
+
+
+def check_device_name(device: str) -> None:
+    """Only the spelling; whether CUDA is present is checked when a run starts (preflight)."""
+    if not isinstance(device, str) or not device.startswith(("cpu", "cuda")):
+        raise ConfigError(f"device={device!r}; use 'cpu' or 'cuda[:N]'")
+
+
+@dataclass(frozen=True)
+class BudgetFields:
+    """Fields of every method config; each method's docstring says what ``seed`` means to it.
+
+    Subclasses add their own fields (all with defaults) and call ``super().__post_init__()``.
+    """
+
+    target_flops_ratio: float = 0.5
+    """Kept/original encoder FLOPs in (0, 1] under Kprune's FLOPs model (spec §7); the paper's
+    "reduced FLOPs" c is 1 - this."""
+    seq_len: float | None = None
+    """Sequence length s of the FLOPs model; None = mean non-pad length of the calibration set."""
+    seed: int = 0
+    device: str = "cpu"
+
+    def __post_init__(self) -> None:
+        check_ratio(self.target_flops_ratio)
+        check_positive(self.seq_len, "seq_len")
+        check_device_name(self.device)
