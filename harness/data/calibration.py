@@ -22,7 +22,7 @@ from harness.data.encoding import (
     tokenize_texts,
 )
 from harness.data.qa_encoding import build_qa_features, default_doc_stride
-from harness.data.tasks import EmptySplitError, Example, QAExample, TaskData, TextExample
+from harness.data.tasks.base import EmptySplitError, Example, QAExample, TaskData, TextExample
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from harness.data.tasks import TextExample
+from harness.data.tasks.base import TextExample
 
 log = logging.getLogger(__name__)
 

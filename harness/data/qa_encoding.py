@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from harness.data.encoding import Row
-from harness.data.tasks import QAExample
+from harness.data.tasks.base import QAExample
 from harness.errors import UsageError
 
 log = logging.getLogger(__name__)

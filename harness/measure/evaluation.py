@@ -15,7 +15,13 @@ from tqdm import tqdm
 
 from harness.data.encoding import collate, pad_token_id, tokenize_texts
 from harness.data.qa_encoding import build_qa_features, default_doc_stride, predict_answer
-from harness.data.tasks import EmptySplitError, LabelMismatchError, QAExample, TaskData, TextExample
+from harness.data.tasks.base import (
+    EmptySplitError,
+    LabelMismatchError,
+    QAExample,
+    TaskData,
+    TextExample,
+)
 from harness.measure import metrics
 from harness.runtimes.base import Predictor
 

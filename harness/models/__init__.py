@@ -1,2 +1,1 @@
-"""The base task model: load it by source (fine-tuned, local, hub, random), fine-tune and cache it.
-"""
+"""The base task model: load it by source (fine-tuned, local, hub, random), fine-tune and cache it."""

@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from harness.data.tasks import TaskData
+from harness.data.tasks.base import TaskData
 from harness.errors import UsageError
 
 log = logging.getLogger(__name__)

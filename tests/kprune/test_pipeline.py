@@ -75,11 +75,23 @@ def test_predictive_knowledge_is_zero_first_then_not():
     [("bert", 3), ("bert", 1), ("qa", 2)],
     ids=["classification", "regression", "qa"],
 )
-def test_all_task_kinds_run(kind, num_labels):
-    model = tiny_model(kind, num_labels=num_labels)
-    result = prune(model, make_batches(), KpruneConfig(target_flops_ratio=0.5))
-    assert result.flops.ratio <= 0.5
-    assert torch.isfinite(_logits(result.model, make_batches(1)[0])).all()
+def test_every_task_kind_drives_the_scores_and_prunes_to_the_masked_model(kind, num_labels):
+    model, batches = tiny_model(kind, num_labels=num_labels), make_batches()
+    tuned = prune(model, batches, KpruneConfig(target_flops_ratio=0.5))
+    assert tuned.flops.ratio <= 0.5
+    assert torch.isfinite(_logits(tuned.model, batches[0])).all()
+    # the task's own loss (classification KL, regression MSE, QA start/end KL) reaches the
+    # scores: nothing is pruned below sublayer 0, so its predictive term is zero, and it is not
+    # zero once the student differs from the teacher
+    first, *rest = tuned.sublayers
+    assert first.predictive_total < 1e-12 * max(first.representational_total, 1e-30) + 1e-20
+    assert all(s.predictive_total > 0 for s in rest)
+    # without the refit, the dense pruned model is the original under the chosen masks
+    plain = prune(model, batches, KpruneConfig(target_flops_ratio=0.5, tune_weights=False))
+    gates = mask_gates(plain.masks, EncoderAccess(model).head_size)
+    with torch.no_grad():
+        masked = model_outputs(EncoderAccess(model), batches[0], gates)
+    torch.testing.assert_close(_logits(plain.model, batches[0]), masked, atol=1e-5, rtol=1e-5)
 
 
 def test_same_seed_same_masks_and_cached_equals_full_pass():
