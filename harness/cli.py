@@ -8,13 +8,17 @@ failure, 2 bad usage (the message names the problem).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import signal
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from harness import cli_distributed
 from harness.config.load import apply_overrides, load_config, preset_names
 from harness.config.schema import BenchmarkConfig
 from harness.errors import (
@@ -26,6 +30,9 @@ from harness.errors import (
     exit_code,
     is_usage_error,
 )
+from harness.gate import command as gate_command
+from harness.report import command as report_command
+from harness.results.atomic_files import storage_cause, storage_error
 
 log = logging.getLogger(__name__)
 
@@ -92,12 +99,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="folder for ONNX files, manifests and pruning logs (default: bench_artifacts/ "
         "beside --out)",
     )
+    cli_distributed.add_sweep_flags(sweep)
     plot = command("plot", "figures from stored results (files or folders)")
     plot.add_argument("runs", nargs="+", type=Path, help="results .json files or folders")
     plot.add_argument("--out", type=Path, default=Path("plots"), help="figure folder")
     compare = command("compare", "two stored runs side by side")
     compare.add_argument("a", type=Path, help="results .json of run A (baseline)")
     compare.add_argument("b", type=Path, help="results .json of run B")
+    cli_distributed.add_commands(command)
+    gate_command.add_arguments(command("gate", gate_command.HELP))
+    report_command.add_arguments(command("report", report_command.HELP))
     return parser
 
 
@@ -112,12 +123,18 @@ def check_writable_folder(folder: Path) -> None:
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent
     if not existing.is_dir():
-        raise UsageError(f"output folder {str(folder)!r}: {str(existing)!r} is not a folder")
+        raise UsageError(
+            f"output folder {str(folder)!r}: {str(existing)!r} is not a folder; choose "
+            "another folder or move the file away"
+        )
     try:
         with tempfile.TemporaryFile(dir=existing):
             pass
     except OSError as error:
-        raise UsageError(f"output folder {str(folder)!r} is not writable ({error})") from error
+        raise UsageError(
+            f"output folder {str(folder)!r} is not writable ({error.strerror}); choose a "
+            "writable folder or fix its permissions"
+        ) from error
 
 
 def _write(text: str) -> None:
@@ -135,10 +152,17 @@ def _sweep(args: argparse.Namespace) -> int:
         check_writable_folder(args.plots)
     from harness.sweep.plan import describe_plan
 
+    shard = cli_distributed.sweep_shard(args, config)
     if args.dry_run:
+        from harness.sweep.run import preflight_sweep
+
+        checked = preflight_sweep(config, args.out, args.artifacts)  # what a run checks first
         _write(describe_plan(config))
+        cli_distributed.write_shard(config, shard)
+        _write("preflight passed:\n" + "\n".join(f"  {line}" for line in checked))
         return EXIT_OK
     from harness.report.summary import summary_table
+    from harness.results.frame import measurements_frame
     from harness.sweep.run import run_benchmark
 
     run = run_benchmark(
@@ -148,8 +172,10 @@ def _sweep(args: argparse.Namespace) -> int:
         keep_going=args.keep_going,
         progress=not args.no_progress,
         artifacts_dir=args.artifacts,
+        shard=shard,
+        executor=args.executor,
     )
-    _write(summary_table(run.measurements))
+    _write(summary_table(measurements_frame([(None, run)])))
     if not args.no_plots:
         from harness.report.plots import plot_run
 
@@ -173,27 +199,18 @@ def _finetune(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _run_files(paths: Sequence[Path]) -> list[Path]:
-    files: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            found = sorted(p for p in path.rglob("*.json") if not p.name.startswith("."))
-            files += found
-        elif path.is_file():
-            files.append(path)
-        else:
-            raise UsageError(f"results path {str(path)!r} does not exist")
-    if not files:
-        raise UsageError(f"no results .json files under {[str(p) for p in paths]}")
-    return files
-
-
 def _plot(args: argparse.Namespace) -> int:
-    from harness.report.plots import plot_run
+    from harness.report.plots import plot_runs
 
     check_writable_folder(args.out)
-    for path in _run_files(args.runs):
-        for written in plot_run(path, args.out):
+    plotted = plot_runs(args.runs, args.out)  # unreadable files: named in a warning, skipped
+    if not plotted:
+        raise UsageError(
+            f"no readable results .json files under {[str(p) for p in args.runs]} "
+            "(unreadable ones are named in the warnings above)"
+        )
+    for figures in plotted.values():
+        for written in figures:
             log.info("wrote %s", written)
     return EXIT_OK
 
@@ -215,6 +232,9 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "sweep": _sweep,
     "plot": _plot,
     "compare": _compare,
+    **cli_distributed.COMMANDS,
+    **gate_command.COMMANDS,
+    **report_command.COMMANDS,
 }
 
 
@@ -227,6 +247,27 @@ def _configure_logging(verbosity: int) -> None:
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the process was, so that it unwinds (temp files, locks) like
+    Ctrl-C does and ends with a message instead of silently."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated
+
+
+@contextlib.contextmanager
+def _sigterm_unwinds() -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be installed from the main thread
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of `kprune-bench` and `python -m harness`; returns the exit code."""
     parser = build_parser()
@@ -236,14 +277,19 @@ def main(argv: list[str] | None = None) -> int:
         return int(exit_.code or 0)
     _configure_logging(args.verbose - args.quiet)
     try:
-        return COMMANDS[args.command](args)
-    except KeyboardInterrupt:
+        with _sigterm_unwinds():
+            return COMMANDS[args.command](args)
+    except KeyboardInterrupt as stop:
+        how = "stopped by SIGTERM" if isinstance(stop, Terminated) else "interrupted"
         sys.stderr.write(
-            f"kprune-bench {args.command}: interrupted; finished points are stored "
-            "(sweep: rerun with --resume)\n"
+            f"kprune-bench {args.command}: {how}; every finished point is stored "
+            "(sweep: rerun the same command with --resume to continue)\n"
         )
         return EXIT_FAILED
     except Exception as error:  # typed errors become one line; anything else is a bug: re-raise
+        cause = None if isinstance(error, HarnessError) else storage_cause(error)
+        if cause is not None:  # a full, read-only or forbidden folder is the user's to fix
+            error = storage_error(cause, "run again (sweep: with --resume)")
         if not (isinstance(error, HarnessError) or is_usage_error(error)):
             raise
         kind = "error" if exit_code(error) == EXIT_USAGE else "failed"

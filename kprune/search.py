@@ -1,5 +1,6 @@
 """Knowledge-preserving mask search (spec §4): one global threshold over the candidate units so
-that the kept FLOPs stay strictly under the remaining budget. O(n log n); tensors only.
+that the kept FLOPs stay strictly under the remaining budget. O(n log n); tensors only. Also the
+one rounding of a kept count down to an aligned width (`round_down_keep`, BudgetFields.round_to).
 """
 
 from __future__ import annotations
@@ -50,3 +51,19 @@ def search_sublayer_mask(
     )
     threshold = search_threshold(scores, costs, budget)
     return keep_above(candidates[target].double().cpu(), threshold)
+
+
+def round_down_keep(keep: torch.Tensor, scores: torch.Tensor, multiple: int) -> torch.Tensor:
+    """``keep`` (1-D bool) with its kept count rounded down to a multiple of ``multiple``: the
+    lowest-scored kept units are dropped (the later index on ties). Only ever drops units, so a
+    mask within a FLOPs budget stays within it. ``multiple`` <= 1 returns ``keep`` unchanged."""
+    count = int(keep.sum())
+    excess = count % multiple if multiple > 1 else 0
+    if excess == 0:
+        return keep
+    kept = torch.nonzero(keep.cpu(), as_tuple=True)[0]
+    # ascending by score; among equal scores the later index first (it is the one dropped)
+    order = sorted(kept.tolist(), key=lambda i: (float(scores[i]), -i))
+    rounded = keep.clone()
+    rounded[torch.tensor(order[:excess], dtype=torch.long, device=keep.device)] = False
+    return rounded

@@ -46,7 +46,11 @@ def load_config(path_or_name: str | Path) -> BenchmarkConfig:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        raise ConfigError(f"{path}: not valid TOML: {error}") from error
+        raise ConfigError(
+            f"{path}: not valid TOML: {error}; fix the TOML syntax there (quoted strings, "
+            "closed [brackets], one key = value per line; the presets in "
+            "harness/config/presets/ are examples)"
+        ) from error
     data.setdefault("name", path.stem)
     return config_from_dict(data)
 

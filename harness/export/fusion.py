@@ -1,8 +1,11 @@
-"""Optional ONNX Runtime transformer fusion for pruned graphs, with fused-operator counts and the
-same parity gate as export.
+"""ONNX Runtime's transformer fusions (Attention, SkipLayerNorm, BiasGelu, EmbedLayerNorm) on an
+exported float32 graph, with fused-operator counts and the same parity gate as export: what the
+`onnxruntime` backend's `fused` variant runs.
 
-Always lets the optimizer detect heads per layer (num_heads=0, hidden_size=0): a global head count
-is wrong for a pruned graph. Never returns an unfused graph as if it were fused.
+Heads are detected per layer (num_heads=0, each layer's count pinned into its reshape by
+`export.heads`): a global head count is wrong for a pruned graph. The attention mask stays a raw
+2-D mask (ORT's default mask index is only right for right padding). Never returns an unfused
+graph as if it were fused.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from torch import nn
 
 from harness.errors import MeasuredFailure
 from harness.export.fp16 import FP16_ATOL, FP16_RTOL
+from harness.export.heads import pin_head_counts
 from harness.export.manifest import derive_manifest, read_manifest
 from harness.export.onnx import ExportedModel
 from harness.export.parity import check_parity, parity_shapes
@@ -38,19 +42,39 @@ class FusionNotApplicableError(MeasuredFailure):
 
 def _optimize(src: Path, *, use_gpu: bool) -> tuple[Any, dict[str, int]]:
     """(optimized OnnxModel, non-zero fused-operator counts); nothing is written."""
+    import onnx
+    from onnxruntime.transformers.fusion_options import AttentionMaskFormat, FusionOptions
     from onnxruntime.transformers.optimizer import optimize_model
 
+    graph = onnx.load(str(src))
+    pin_head_counts(graph)
+    options = FusionOptions("bert")
+    options.attention_mask_format = AttentionMaskFormat.AttentionMask
     # opt_level=0: Python fusions only; the session applies ORT's own graph optimizations later.
     optimized = optimize_model(
-        str(src), model_type="bert", num_heads=0, hidden_size=0, opt_level=0, use_gpu=use_gpu
+        graph,
+        model_type="bert",
+        num_heads=0,
+        hidden_size=0,
+        opt_level=0,
+        use_gpu=use_gpu,
+        optimization_options=options,
     )
     counts = {op: int(n) for op, n in optimized.get_fused_operator_statistics().items() if n}
     return optimized, counts
 
 
-def _check_applicable(path: Path, counts: dict[str, int], require_ops: Sequence[str]) -> None:
+ATTENTION_OPS = ("Attention", "MultiHeadAttention")
+"""Fused attention as ORT writes it (a 1-head layer can become MultiHeadAttention)."""
+
+
+def _check_applicable(
+    path: Path, counts: dict[str, int], require_ops: Sequence[str], require_attention: bool
+) -> None:
     fused = {op: n for op, n in counts.items() if op not in _NOT_FUSIONS}
     missing = [op for op in require_ops if not counts.get(op)]
+    if require_attention and not any(counts.get(op) for op in ATTENTION_OPS):
+        missing.append("Attention or MultiHeadAttention")
     if not fused or missing:
         raise FusionNotApplicableError(
             f"ORT fusion of {path} fused {fused or 'nothing'}"
@@ -89,6 +113,7 @@ def fuse_onnx(
     use_gpu: bool = False,
     fp16: bool = False,
     require_ops: Sequence[str] = (),
+    require_attention: bool = False,
     sample_batch_sizes: Sequence[int] = (1, 2),
     seq_lens: Sequence[int] = (8, 16),
     atol: float = 1e-4,
@@ -98,7 +123,8 @@ def fuse_onnx(
 
     Parity is checked against ``reference_model`` (PyTorch) when given, else against the unfused
     graph. Raises `FusionNotApplicableError` when nothing (or not every op in ``require_ops``,
-    e.g. ``("Attention",)``) was fused, and `ExportMismatchError` when numbers changed.
+    or no attention with ``require_attention``) was fused, and `ExportMismatchError` when
+    numbers changed.
     """
     if exported.dtype != "float32":
         raise ValueError(f"fuse the float32 graph and pass fp16=True, not {exported.path}")
@@ -106,7 +132,7 @@ def fuse_onnx(
     suffix = "_fused_fp16" if fp16 else "_fused"
     path = exported.path.with_name(f"{exported.path.stem}{suffix}.onnx")
     optimized, counts = _optimize(exported.path, use_gpu=use_gpu)
-    _check_applicable(exported.path, counts, require_ops)
+    _check_applicable(exported.path, counts, require_ops, require_attention)
     if fp16:
         optimized.convert_float_to_float16(keep_io_types=True)
     optimized.save_model_to_file(str(path))

@@ -19,6 +19,10 @@ QA_OUTPUTS: tuple[str, ...] = ("start_logits", "end_logits")
 # Output axes that grow with the input: every output has a batch axis; QA and token outputs
 # also have a sequence axis (dimension 1).
 _SEQUENCE_OUTPUTS = frozenset(QA_OUTPUTS)
+TIMED_PAD_LAST_ROWS = 1
+"""Every timed batch's last row is half padding, for every backend. With an all-ones mask
+PyTorch's attention drops the mask (and may pick another kernel) while ONNX Runtime and CUDA
+graphs apply it; one padded row makes every backend time the same masked attention."""
 
 
 def model_input_names(config: Any) -> tuple[str, ...]:
@@ -69,10 +73,20 @@ def dummy_batch(
     rng = np.random.default_rng(seed)
     ids = rng.integers(1, vocab_size, size=(batch_size, seq_len), dtype=np.int64)
     mask = np.ones((batch_size, seq_len), dtype=np.int64)
-    keep = max(1, seq_len // 2)
+    keep = _kept_tokens(seq_len)
     for row in range(max(0, batch_size - pad_last_rows), batch_size):
         mask[row, keep:] = 0
         ids[row, keep:] = 0
     types = np.zeros((batch_size, seq_len), dtype=np.int64)
     arrays = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
     return {name: arrays[name] for name in input_names}
+
+
+def _kept_tokens(seq_len: int) -> int:
+    return max(1, seq_len // 2)
+
+
+def padded_token_fraction(batch_size: int, seq_len: int, pad_last_rows: int) -> float:
+    """Share of positions that are padding in the `dummy_batch` of these arguments."""
+    rows = min(max(pad_last_rows, 0), batch_size)
+    return rows * (seq_len - _kept_tokens(seq_len)) / (batch_size * seq_len)

@@ -9,7 +9,8 @@ from __future__ import annotations
 import logging
 import time
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -141,9 +142,29 @@ def _trace_and_export(
     args = _trace_inputs(model, names, seq_len)
     with torch.inference_mode():
         outputs = model_output_names(model(**dict(zip(names, args, strict=True))))
-    _export_graph(_TupleOutputs(model, names, outputs).eval(), args, path, opset)
+    with eager_attention(model):
+        _export_graph(_TupleOutputs(model, names, outputs).eval(), args, path, opset)
     model.eval()  # the exporter restores the wrapper's previous mode, which reaches the model
     return outputs
+
+
+@contextmanager
+def eager_attention(model: nn.Module) -> Iterator[None]:
+    """Trace attention as explicit MatMul/Softmax ops, the previous implementation restored after.
+
+    TorchScript's SDPA translation guards Softmax with IsNaN/Where, a pattern ONNX Runtime's
+    Attention fusion does not match; the eager graph fuses, computes the same numbers (the parity
+    gate checks) and measured no slower unfused on ORT's CPU provider."""
+    config: Any = getattr(model, "config", None)
+    previous = getattr(config, "_attn_implementation", None)
+    if previous is None or not hasattr(model, "set_attn_implementation"):
+        yield
+        return
+    cast(Any, model).set_attn_implementation("eager")
+    try:
+        yield
+    finally:
+        cast(Any, model).set_attn_implementation(previous)
 
 
 def export_onnx(

@@ -1,8 +1,10 @@
 """Time runtimes of one backend in a fresh Python process (interleaved inside it), so another
 backend's idle thread pool cannot steal cores: ``python -m harness.measure.isolated JOB RESULT``.
 
-The parent writes a JSON job and reads a JSON result with the child's pid and the threads each
-runtime reported; the child loads only the backend it needs (no torch for ONNX Runtime) and is
+The parent writes a JSON job and reads a JSON result with the child's pid, the threads each
+runtime reported, and the error of each runtime that failed while the others were timed
+(`measure.survivors`). The child loads only the backend it needs: no torch for ONNX Runtime on the
+CPU; on CUDA, the same CUDA libraries as its parent (`ort_session.load_cuda_libraries`). It is
 killed after `timeout_s`. Statistics are the caller's (`harness.measure.stats`).
 """
 
@@ -16,12 +18,14 @@ import sys
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from harness.errors import MeasuredFailure
 from harness.export.io_names import dummy_batch
-from harness.measure.clock import Timed, TimingResult, TimingSpec, measure_interleaved
+from harness.measure.clock import Timed, TimingResult, TimingSpec
+from harness.measure.survivors import Failure, measure_survivors
 from harness.runtimes.base import RuntimeSpec, load_child_artifact, load_runtime
 
 log = logging.getLogger(__name__)
@@ -74,14 +78,20 @@ def _run_child(job_path: Path, result_path: Path, env: dict[str, str], timeout_s
 
 
 def measure_isolated(
-    jobs: Mapping[str, IsolatedJob], spec: TimingSpec, *, timeout_s: float
-) -> dict[str, TimingResult]:
-    """Time ``jobs`` (one backend) interleaved in a fresh process; results by job name."""
+    jobs: Mapping[str, IsolatedJob],
+    spec: TimingSpec,
+    *,
+    timeout_s: float,
+    stop_on_error: bool = True,
+) -> dict[str, TimingResult | Failure]:
+    """Time ``jobs`` (one backend) interleaved in a fresh process; results by job name. With
+    `stop_on_error` off, a job that fails is returned as its `Failure` and the others are timed."""
     backends = {job.spec.backend for job in jobs.values()}
     if len(backends) != 1:
         raise ValueError(f"one backend per timing process, got {sorted(backends)}")
     document = {
         "timing": asdict(spec),
+        "stop_on_error": stop_on_error,
         "jobs": {
             name: {**asdict(job), "artifact": str(job.artifact)} for name, job in jobs.items()
         },
@@ -94,7 +104,9 @@ def measure_isolated(
     return {name: _result_from_json(results[name]) for name in jobs}
 
 
-def _result_from_json(data: Mapping[str, Any]) -> TimingResult:
+def _result_from_json(data: Mapping[str, Any]) -> TimingResult | Failure:
+    if "error" in data:
+        return Failure(data["error"])
     return TimingResult(
         tuple(data["samples_s"]),
         data["first_call_s"],
@@ -111,29 +123,39 @@ def _job_from_json(data: Mapping[str, Any]) -> IsolatedJob:
     return IsolatedJob(spec=spec, artifact=Path(data["artifact"]), input_names=names, **fields)
 
 
+def _setup(job: IsolatedJob, threads: dict[str, int | None], name: str) -> Timed:
+    runtime = load_runtime(job.spec, load_child_artifact(job.spec, str(job.artifact)))
+    batch = dummy_batch(
+        job.batch_size,
+        job.seq_len,
+        vocab_size=job.vocab_size,
+        input_names=job.input_names,
+        pad_last_rows=job.pad_last_rows,
+        seed=job.seed,
+    )
+    threads[name] = runtime.threads
+    return Timed(runtime.bind(batch), runtime.sync)
+
+
+def _payload(result: TimingResult | Failure, threads: int | None) -> dict[str, Any]:
+    if isinstance(result, Failure):
+        return asdict(result)
+    return {**asdict(result), "threads": threads, "pid": os.getpid()}
+
+
 def run_job_file(job_path: Path, result_path: Path) -> None:
-    """Child side: load every job's runtime, bind its inputs, time them interleaved, write JSON."""
+    """Child side: load every job's runtime, bind its inputs, time them interleaved, write JSON
+    (a job that fails is written as its error unless the job file says stop_on_error)."""
     document = json.loads(job_path.read_text(encoding="utf-8"))
-    configs: dict[str, Timed] = {}
     threads: dict[str, int | None] = {}
-    for name, data in document["jobs"].items():
-        job = _job_from_json(data)
-        runtime = load_runtime(job.spec, load_child_artifact(job.spec, str(job.artifact)))
-        batch = dummy_batch(
-            job.batch_size,
-            job.seq_len,
-            vocab_size=job.vocab_size,
-            input_names=job.input_names,
-            pad_last_rows=job.pad_last_rows,
-            seed=job.seed,
-        )
-        configs[name] = Timed(runtime.bind(batch), runtime.sync)
-        threads[name] = runtime.threads
-    results = measure_interleaved(configs, TimingSpec(**document["timing"]))
-    payload = {
-        name: {**asdict(result), "threads": threads[name], "pid": os.getpid()}
-        for name, result in results.items()
+    setups = {
+        name: partial(_setup, _job_from_json(data), threads, name)
+        for name, data in document["jobs"].items()
     }
+    results = measure_survivors(
+        setups, TimingSpec(**document["timing"]), stop_on_error=document["stop_on_error"]
+    )
+    payload = {name: _payload(result, threads.get(name)) for name, result in results.items()}
     result_path.write_text(json.dumps(payload), encoding="utf-8")
 
 

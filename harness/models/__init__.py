@@ -1,1 +1,3 @@
-"""The base task model: load it by source (fine-tuned, local, hub, random), fine-tune and cache it."""
+"""The base task model: load it by source (fine-tuned, local, hub, random, replayed structure),
+fine-tune and cache it.
+"""

@@ -26,6 +26,13 @@ from transformers import (
 from harness.config.schema import ModelSpec
 from harness.data.tasks.base import LabelMismatchError, TaskKind
 from harness.errors import UsageError
+from harness.models import replay
+from harness.models.checkpoint import (
+    ModelLoadError,
+    check_weights,
+    load_tokenizer,
+    read_config,
+)
 from harness.models.finetune import finetune, preset
 from kprune import encoder_shape
 
@@ -37,11 +44,6 @@ RANDOM_SHAPES: dict[str, tuple[int, int, int, int, int]] = {
     "minilm": (6, 384, 12, 1536, 30522),
     "bert-base": (12, 768, 12, 3072, 30522),
 }
-_TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt")
-
-
-class ModelLoadError(UsageError):
-    """The model named by a ModelSpec cannot be loaded (missing dir, not a checkpoint, no hub)."""
 
 
 @dataclass(frozen=True)
@@ -106,13 +108,17 @@ def _head_kwargs(config: Any, head_wanted: Head, where: str) -> dict[str, Any]:
     """Extra from_pretrained kwargs; LabelMismatchError when a saved head does not fit the task."""
     head, wanted = _existing_head(config), "qa" if head_wanted.kind == "qa" else "sequence"
     if head is not None and head != wanted:
-        raise LabelMismatchError(f"{where} has a {head} head but the task is {head_wanted.kind}")
+        raise LabelMismatchError(
+            f"{where} has a {head} head but the task is {head_wanted.kind}; use a checkpoint "
+            f"of a {head_wanted.kind} model, or one saved without a task head"
+        )
     labels = head_wanted.num_labels
     if wanted == "qa" or labels is None:
         return {}
     if head is not None and config.num_labels != labels:
         raise LabelMismatchError(
-            f"{where} has a {config.num_labels}-output head but {labels} labels were asked"
+            f"{where} has a {config.num_labels}-output head but {labels} labels were asked; "
+            "use a checkpoint fine-tuned on this task, or one saved without a task head"
         )
     return {} if head is not None else {"num_labels": labels}
 
@@ -129,13 +135,19 @@ def _from_pretrained(where: str, spec: ModelSpec, head: Head, local_only: bool) 
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(spec.seed)  # any newly initialised head
             model = auto_class.from_pretrained(where, local_files_only=local_only, **extra)
-    except (OSError, ValueError, KeyError) as error:
-        raise ModelLoadError(f"cannot load a {head.kind} model from {where!r}: {error}") from error
-    tokenizer = None
-    if not Path(where).is_dir() or any((Path(where) / f).is_file() for f in _TOKENIZER_FILES):
-        tokenizer = AutoTokenizer.from_pretrained(where, local_files_only=local_only)
+    except UsageError:
+        raise
+    except Exception as error:  # transformers raises many types for one unreadable checkpoint
+        raise ModelLoadError(
+            f"cannot load a {head.kind} model from {where!r} ({type(error).__name__}: {error}); "
+            "check its config.json and weight files, or re-save it with save_pretrained"
+        ) from error
+    if Path(where).is_dir():
+        tokenizer = load_tokenizer(Path(where))
+        if tokenizer is None:
+            log.warning("%s has no tokenizer files; LoadedModel.tokenizer is None", where)
     else:
-        log.warning("%s has no tokenizer files; LoadedModel.tokenizer is None", where)
+        tokenizer = AutoTokenizer.from_pretrained(where, local_files_only=local_only)
     return LoadedModel(model, tokenizer, f"{type(model).__name__} from {where}")
 
 
@@ -146,11 +158,8 @@ def _load_local(spec: ModelSpec, head: Head, cache_dir: Path | None, progress: b
             f"checkpoint folder {str(folder)!r} does not exist; set model.path to a Hugging "
             "Face checkpoint folder (config.json + weights), e.g. --set model.path=/path/to/ckpt"
         )
-    if not (folder / "config.json").is_file():
-        raise ModelLoadError(
-            f"{folder} is not a Hugging Face checkpoint (no config.json); point model.path at "
-            "the folder save_pretrained wrote"
-        )
+    read_config(folder)  # a missing or badly typed config.json, named
+    check_weights(folder)  # a truncated weight file, named (before transformers reads it)
     return _from_pretrained(str(folder), spec, head, local_only=True)
 
 
@@ -186,6 +195,7 @@ _LOADERS: dict[str, Callable[[ModelSpec, Head, Path | None, bool], LoadedModel]]
     "hub": _load_hub,
     "tiny-random": _load_tiny,
     "random-shape": _load_random_shape,
+    "replay": replay.load_replay,
 }
 
 

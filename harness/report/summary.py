@@ -1,110 +1,88 @@
-"""The end-of-sweep summary table: per point, the metric, latency per runtime, speedup, ideal.
+"""The end-of-sweep summary table: per point and shape, the metric, latency and speedup per
+runtime, and the ideal speedup.
 
-Pure formatting of stored `records.Measurement` rows into text; never measures, never prints.
+Built on a measurements DataFrame (`harness.results.frame.measurements_frame`): one group-by
+for the point's columns, one pivot for the runtime columns. Formats text only; never measures,
+never prints.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
-from typing import Any
 
-from harness.results.keys import DENSE_METHOD
+import pandas as pd
+
+from harness.report.columns import prepared, timed
+from harness.report.table import (
+    MISSING,
+    fmt,
+    format_table,
+    point_sorted,
+    runtime_column,
+    runtime_labels,
+)
 
 log = logging.getLogger(__name__)
 
-RUNTIME_FIELDS = ("backend", "variant", "device", "dtype")
-MISSING = "-"
+POINT_SHAPE = ["method", "target_flops_ratio", "batch_size", "seq_len"]
+"""A summary row: one point timed at one (batch, seq) shape, across runtimes."""
 
 
-def runtime_labels(measurements: Sequence[Any]) -> dict[tuple[str, ...], str]:
-    """Runtime identity -> shortest label naming only the fields that vary in this run
-    (`torch`, `onnxruntime` on a CPU sweep; `torch/eager/float16` on a GPU sweep)."""
-    identities = sorted({runtime_identity(m) for m in measurements})
-    shown: list[int] = []
-    for i in range(len(RUNTIME_FIELDS)):  # add a field only when it tells runtimes apart
-        distinct = len({tuple(x[j] for j in [*shown, i]) for x in identities})
-        if distinct > len({tuple(x[j] for j in shown) for x in identities}):
-            shown.append(i)
-    shown = shown or [0]
-    return {ident: "/".join(ident[i] for i in shown) for ident in identities}
+def _latency_cells(frame: pd.DataFrame) -> pd.Series:
+    """Median ms per row; `error` for rows that failed (shown, never hidden)."""
+    return frame["latency_median_ms"].map(lambda ms: fmt(ms, ".2f")).where(timed(frame), "error")
 
 
-def runtime_identity(measurement: Any) -> tuple[str, ...]:
-    return tuple(str(getattr(measurement, name)) for name in RUNTIME_FIELDS)
+def _speedup_cells(frame: pd.DataFrame) -> pd.Series:
+    """`3.33x [3.00,3.67]`: speedup vs dense with its 95% CI when both ends are known."""
+    speedup, low, high = (
+        frame[c] for c in ("speedup_vs_dense", "speedup_ci95_low", "speedup_ci95_high")
+    )
+    ci = " [" + low.map("{:.2f}".format) + "," + high.map("{:.2f}".format) + "]"
+    text = speedup.map("{:.2f}x".format) + ci.where(low.notna() & high.notna(), "")
+    return text.where(speedup.notna(), MISSING)
 
 
-def point_order(method: str, ratio: float) -> tuple[int, str, float]:
-    """Dense first, then by method, larger kept ratios first."""
-    return (0 if method == DENSE_METHOD else 1, method, -ratio)
+def _point_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per row of the table: achieved ratio, metric and ideal speedup (first known value
+    among its runtimes; all runtimes of a point share them)."""
+    points = frame.groupby(POINT_SHAPE, sort=False).agg(
+        flops=("achieved_flops_ratio", "first"),
+        metric=("metric_value", "first"),
+        ideal=("ideal_speedup", "first"),
+    )
+    return pd.DataFrame(
+        {
+            "flops": points["flops"].map(lambda v: fmt(v, ".3f")),
+            "metric": points["metric"].map(lambda v: fmt(v, ".4f")),
+            "ideal": points["ideal"].map(lambda v: MISSING if pd.isna(v) else f"{v:.2f}x"),
+        }
+    )
 
 
-def format_table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
-    """Fixed-width text table; the first column is left-aligned, the rest right-aligned."""
-    body = [list(map(str, row)) for row in rows]
-    widths = [max(len(str(h)), *(len(r[i]) for r in body)) for i, h in enumerate(headers)]
-
-    def line(cells: Sequence[str]) -> str:
-        first = cells[0].ljust(widths[0])
-        rest = [c.rjust(w) for c, w in zip(cells[1:], widths[1:], strict=True)]
-        return "  ".join([first, *rest]).rstrip()
-
-    rule = "  ".join("-" * w for w in widths)
-    return "\n".join([line(list(headers)), rule, *(line(r) for r in body)])
+def _runtime_columns(frame: pd.DataFrame, labels: list[str]) -> pd.DataFrame:
+    """Per row of the table: `<label> ms`, `<label> speedup` for each runtime, in label order."""
+    cells = frame.assign(ms=_latency_cells(frame), speedup=_speedup_cells(frame))
+    wide = cells.groupby([*POINT_SHAPE, "runtime"])[["ms", "speedup"]].last().unstack("runtime")
+    ordered = [(value, label) for label in labels for value in ("ms", "speedup")]
+    wide = wide.reindex(columns=pd.MultiIndex.from_tuples(ordered)).fillna(MISSING)
+    wide.columns = [f"{label} {value}" for value, label in ordered]
+    return wide
 
 
-def fmt(value: float | None, spec: str) -> str:
-    return MISSING if value is None else format(value, spec)
-
-
-def _latency_cell(m: Any | None) -> str:
-    if m is None:
-        return MISSING
-    if m.error is not None or m.latency is None:
-        return "error"
-    return fmt(m.latency.median_ms, ".2f")
-
-
-def _speedup_cell(m: Any | None) -> str:
-    if m is None or m.speedup_vs_dense is None:
-        return MISSING
-    low, high = m.speedup_ci95_low, m.speedup_ci95_high
-    ci = f" [{low:.2f},{high:.2f}]" if low is not None and high is not None else ""
-    return f"{m.speedup_vs_dense:.2f}x{ci}"
-
-
-def _metric_cell(rows: Sequence[Any]) -> str:
-    values = [m for m in rows if m.metric_value is not None]
-    return fmt(values[0].metric_value, ".4f") if values else MISSING
-
-
-def summary_table(measurements: Sequence[Any]) -> str:
-    """One row per (method, ratio, batch, seq); latency (median ms) and speedup per runtime."""
-    if not measurements:
+def summary_table(frame: pd.DataFrame) -> str:
+    """One row per (method, ratio, batch, seq) of a measurements frame; latency (median ms)
+    and speedup per runtime. An empty frame gives `(no measurements)`."""
+    if frame.empty:
         return "(no measurements)"
-    labels = runtime_labels(measurements)
-    groups: dict[tuple[Any, ...], dict[str, Any]] = {}
-    for m in measurements:
-        group_key = (m.method, m.target_flops_ratio, m.batch_size, m.seq_len)
-        groups.setdefault(group_key, {})[labels[runtime_identity(m)]] = m
-    metric_names = {m.metric_name for m in measurements if m.metric_name}
-    metric_header = "/".join(sorted(metric_names)) or "metric"
-    headers = ["method", "ratio", "flops", metric_header, "batch", "seq"]
-    for label in labels.values():
-        headers += [f"{label} ms", f"{label} speedup"]
-    headers.append("ideal")
-    ordered = sorted(groups.items(), key=lambda kv: (point_order(kv[0][0], kv[0][1]), kv[0][2:]))
-    return format_table(headers, [_row(key, by_label, labels) for key, by_label in ordered])
-
-
-def _row(key: tuple[Any, ...], by_label: dict[str, Any], labels: dict[Any, str]) -> list[str]:
-    method, ratio, batch, seq = key
-    rows = list(by_label.values())
-    achieved = next((m.achieved_flops_ratio for m in rows if m.achieved_flops_ratio), None)
-    ideal = next((m.ideal_speedup for m in rows if m.ideal_speedup), None)
-    cells = [method, f"{ratio:.2f}", fmt(achieved, ".3f"), _metric_cell(rows), str(batch), str(seq)]
-    for label in labels.values():
-        m = by_label.get(label)
-        cells += [_latency_cell(m), _speedup_cell(m)]
-    cells.append(MISSING if ideal is None else f"{ideal:.2f}x")
-    return cells
+    rows = prepared(frame).assign(runtime=runtime_column)
+    per_runtime = _runtime_columns(rows, list(runtime_labels(rows).values()))
+    table = point_sorted(
+        _point_columns(rows).join(per_runtime).reset_index(), then=["batch_size", "seq_len"]
+    )
+    table["ratio"] = table["target_flops_ratio"].map("{:.2f}".format)
+    names = sorted(set(rows["metric_name"].dropna()))
+    headers = ["method", "ratio", "flops", "/".join(names) or "metric", "batch", "seq"]
+    columns = ["method", "ratio", "flops", "metric", "batch_size", "seq_len"]
+    body = table[[*columns, *per_runtime.columns, "ideal"]].astype(str)
+    return format_table([*headers, *per_runtime.columns, "ideal"], body.values.tolist())

@@ -1,6 +1,7 @@
-"""Fingerprint of the machine, libraries and commit a run was measured on.
+"""Fingerprint of the machine, libraries and code a run was measured on.
 
-Read-only: queries git (no index refresh), /proc, torch and `nvidia-smi --query-gpu`; never
+Read-only: queries git (no index refresh) on the harness code's own folder, /proc, /sys, torch
+and NVML (`nvidia-smi --query-gpu` only where NVML is absent; `gpu_source` says which); never
 changes clocks, power limits, thread counts or any other setting. Missing facts are None.
 """
 
@@ -16,11 +17,15 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from harness.results.cpu_policy import cpu_policy
 from harness.results.gpu_info import collect_gpus
+from harness.results.nvml import SOURCE as NVML_SOURCE
+from harness.results.nvml import collect_gpus_nvml
 
 log = logging.getLogger(__name__)
 
-ENVIRONMENT_VERSION = 1
+ENVIRONMENT_VERSION = 2
+"""2: `commit`/`dirty`/`branch` are the harness code's own checkout (1: the working directory's)."""
 _PACKAGES = ("torch", "transformers", "onnx", "onnxruntime", "numpy", "pandas")
 # onnxruntime ships as onnxruntime or onnxruntime-gpu; both import as `onnxruntime`.
 _DISTRIBUTIONS = {"onnxruntime": ("onnxruntime-gpu", "onnxruntime")}
@@ -46,6 +51,39 @@ def git_info(cwd: Path | None = None) -> dict[str, Any]:
         "dirty": None if status is None else bool(status),
         "branch": _git(["rev-parse", "--abbrev-ref", "HEAD"], where),
     }
+
+
+CODE_DIR = Path(__file__).resolve().parents[1]
+"""The `harness` package folder this code runs from (a checkout or an installed copy)."""
+DISTRIBUTION = "kprune-bench"
+
+
+def code_provenance(code_dir: Path = CODE_DIR) -> dict[str, Any]:
+    """Commit, dirty flag and branch of the checkout the harness code itself runs from, never
+    the working directory's. An installed copy (the package is not tracked by any git work
+    tree) has no commit: it is identified by `code_version`, the installed version."""
+    # ls-files: the package must be tracked here, not merely lie inside some other repository
+    tracked = _git(["ls-files", "--error-unmatch", "__init__.py"], code_dir) is not None
+    facts = git_info(code_dir) if tracked else {"commit": None, "dirty": None, "branch": None}
+    return {
+        **facts,
+        "code_source": "checkout" if tracked else "installed",
+        "code_path": str(code_dir),
+        "code_version": _distribution_version(),
+    }
+
+
+def _distribution_version() -> str | None:
+    try:
+        return importlib.metadata.version(DISTRIBUTION)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def cwd_provenance(cwd: Path | None = None) -> dict[str, Any]:
+    """The working directory's repository, labelled as such (it may hold other code)."""
+    facts = git_info(cwd)
+    return {"cwd_commit": facts["commit"], "cwd_dirty": facts["dirty"]}
 
 
 def _version(package: str) -> str | None:
@@ -102,9 +140,31 @@ def _ort_providers() -> list[str] | None:
     return list(onnxruntime.get_available_providers())
 
 
+def _ort_build() -> str | None:
+    """ONNX Runtime's build description (git commit, CUDA/cuDNN it was built against)."""
+    try:
+        import onnxruntime
+    except ImportError:
+        return None
+    return str(onnxruntime.get_build_info())
+
+
+def gpu_facts() -> tuple[list[dict[str, Any]], str | None]:
+    """The GPUs from NVML, or from nvidia-smi only where NVML is absent, and which source
+    answered ("nvml", "nvidia-smi"; None: neither found a GPU)."""
+    gpus = collect_gpus_nvml()
+    if gpus is not None:
+        return gpus, NVML_SOURCE
+    gpus = collect_gpus()
+    return gpus, ("nvidia-smi" if gpus else None)
+
+
 def collect_environment(cwd: Path | None = None) -> dict[str, Any]:
-    """The run's fingerprint (JSON-ready); GPU facts are empty on a machine without NVIDIA GPUs."""
-    env: dict[str, Any] = {"environment_version": ENVIRONMENT_VERSION, **git_info(cwd)}
+    """The run's fingerprint (JSON-ready); GPU facts are empty on a machine without NVIDIA GPUs.
+    `commit`/`dirty`/`branch` are the harness code's own; `cwd_commit`/`cwd_dirty` are the
+    repository of `cwd` (default: the working directory), recorded only as a label."""
+    env: dict[str, Any] = {"environment_version": ENVIRONMENT_VERSION, **code_provenance()}
+    env.update(cwd_provenance(cwd))
     env.update(
         python=platform.python_version(),
         versions={name: _version(name) for name in _PACKAGES},
@@ -117,7 +177,8 @@ def collect_environment(cwd: Path | None = None) -> dict[str, Any]:
         hostname_hash=hashlib.sha256(socket.gethostname().encode()).hexdigest()[:12],
     )
     env.update(_torch_facts())
-    env["gpus"] = collect_gpus()
+    env.update(ort_build=_ort_build(), cpu_policy=cpu_policy())
+    env["gpus"], env["gpu_source"] = gpu_facts()
     env["machine_id"] = machine_id(env)
     return env
 
@@ -131,4 +192,5 @@ def machine_id(env: dict[str, Any]) -> str:
 
 def load_snapshot() -> dict[str, Any]:
     """Load average and GPU state now: record before and after a timing block."""
-    return {"load_average": _load_average(), "gpus": collect_gpus()}
+    gpus, source = gpu_facts()
+    return {"load_average": _load_average(), "gpus": gpus, "gpu_source": source}

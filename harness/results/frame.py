@@ -73,8 +73,13 @@ def run_context(run: BenchmarkRun, path: Path | None = None) -> dict[str, Any]:
         "commit": env.get("commit"),
         "dirty": env.get("dirty"),
         **flatten("config", run.config),
-        **flatten("env", env),
+        **flatten("env", {k: v for k, v in env.items() if k != "fingerprints"}),
     }
+
+
+def _own_columns(fingerprint: Mapping[str, Any]) -> dict[str, Any]:
+    """A row's own machine and `env.*` columns (rows of a merged run, or timed by Ray)."""
+    return {"machine_id": fingerprint.get("machine_id"), **flatten("env", fingerprint)}
 
 
 def measurements_frame(runs: Sequence[tuple[Path | None, BenchmarkRun]]) -> pd.DataFrame:
@@ -82,12 +87,16 @@ def measurements_frame(runs: Sequence[tuple[Path | None, BenchmarkRun]]) -> pd.D
     rows = []
     for path, run in runs:
         context = run_context(run, path)
+        fingerprints = run.environment.get("fingerprints") or {}
         for m in run.measurements:
             fields = dataclasses.asdict(m)
             latency = fields.pop("latency") or {}
+            own = fingerprints.get(m.fingerprint) if m.fingerprint else None
             rows.append(
                 {
                     **context,
+                    # a merged or Ray row: the env.* columns of the process that timed it
+                    **(_own_columns(own) if own is not None else {}),
                     **fields,
                     **{f"latency_{k}": v for k, v in latency.items()},
                     "trial_key": measurement_key(m),

@@ -22,7 +22,7 @@ from typing import Any
 from harness.errors import UsageError
 from harness.measure.clock import TIMER
 from harness.measure.stats import LatencyStats
-from harness.results.atomic_files import create_numbered, replace_text
+from harness.results.atomic_files import create_numbered, replace_text, replace_texts
 from harness.results.environment import machine_id
 from harness.results.upgrade import SCHEMA_VERSION, SchemaVersionError, upgrade_document
 
@@ -75,6 +75,18 @@ class Measurement:
     state_before: dict[str, Any] | None = None
     """Machine state (load, GPU clocks/temperature/throttle) right before the timing group."""
     state_after: dict[str, Any] | None = None
+    fused_ops: dict[str, int] | None = None
+    """ORT-fused operator counts of the graph this row timed (the `fused` variant), by op type."""
+    fingerprint: str | None = None
+    """Key of the environment that timed this row in `environment["fingerprints"]` (a merged run:
+    its source run's id; a Ray worker's own); None: the run's own `environment`."""
+    metric_source: str | None = None
+    """What scored `metric_value`: the runtime (backend-device-dtype-variant) that ran the task
+    metric for this row's device and dtype, or the stored run a replayed structure came from."""
+    pad_last_rows: int | None = None
+    """Rows of each timed batch whose second half is padding (attention_mask 0)."""
+    padded_token_fraction: float | None = None
+    """Padding positions / all positions of the timed batch (None: not recorded)."""
     error: str | None = None
 
     def csv_row(self) -> dict[str, Any]:
@@ -105,10 +117,23 @@ class PrunePoint:
     untuned_sublayers: list[int] = field(default_factory=list)
     method_config: dict[str, Any] = field(default_factory=dict)
     """The method's resolved config for this point (empty for the dense point)."""
+    fingerprint: str | None = None
+    """As `Measurement.fingerprint`: the environment this point was built in (None: the run's)."""
+    metric_source: str | None = None
+    """What scored `metric_value` (the reference runtime, or the run a replay came from)."""
+    metrics_by_runtime: dict[str, float] = field(default_factory=dict)
+    """The task metric as each timed device/dtype/graph computes it, by scoring runtime name."""
     error: str | None = None
 
 
-_NOT_IN_CSV = ("latency", "samples_ms", "dense_samples_ms", "state_before", "state_after")
+_NOT_IN_CSV = (
+    "latency",
+    "samples_ms",
+    "dense_samples_ms",
+    "state_before",
+    "state_after",
+    "fused_ops",
+)
 """Fields a CSV row leaves out: raw samples and nested state (the JSON has them)."""
 
 # CSV columns in order: the contract's columns first, then the other scalar fields.
@@ -199,7 +224,11 @@ def run_from_dict(
 def run_file_stem(run: BenchmarkRun, number: int) -> str:
     """``NNNN_<commit7>[-dirty]_<config-name>`` for ``run``."""
     env = run.environment
-    commit = str(env["commit"])[:7] if env.get("commit") else "nocommit"
+    # the harness code's own commit; an installed copy (no checkout) is named by its version
+    commit = str(env["commit"])[:7] if env.get("commit") else None
+    version = env.get("code_version")
+    tag = re.sub(r"[^A-Za-z0-9.]+", "-", f"v{version}") if version else "nocommit"
+    commit = commit or tag
     commit += "-dirty" if env.get("dirty") else ""
     name = re.sub(r"[^A-Za-z0-9._-]+", "-", str(run.config.get("name") or "run")).strip("-")
     return f"{number:04d}_{commit}_{name or 'run'}"
@@ -218,9 +247,11 @@ def _csv_text(run: BenchmarkRun) -> str:
 
 
 def save_run(run: BenchmarkRun, path: Path) -> Path:
-    """Atomically (re)write ``path`` (JSON) and the CSV beside it; for incremental sweeps."""
-    replace_text(path, _json_text(run))
-    replace_text(path.with_suffix(".csv"), _csv_text(run))
+    """Atomically (re)write ``path`` (JSON) and the CSV beside it; for incremental sweeps.
+
+    Both texts are written before either file is replaced, the CSV first: the CSV never lags
+    the JSON that `--resume` reads (a full disk replaces neither)."""
+    replace_texts([(path.with_suffix(".csv"), _csv_text(run)), (path, _json_text(run))])
     return path
 
 

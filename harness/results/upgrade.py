@@ -13,7 +13,7 @@ from harness.errors import UsageError
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """Version written by this code. Bump it with every layout change and add an entry to UPGRADES."""
 
 
@@ -56,10 +56,23 @@ def _upgrade_v1(doc: dict[str, Any], stem: str) -> dict[str, Any]:
     return {**doc, "schema_version": 2, "measurements": rows, "points": points}
 
 
+def _upgrade_v2(doc: dict[str, Any], stem: str) -> dict[str, Any]:
+    """v2 -> v3: rows gained what scored their metric and the padding of the timed inputs;
+    points gained the metric per scoring runtime. v2 files recorded none of them (None / {})."""
+    empty_row: dict[str, Any] = dict.fromkeys(
+        ("metric_source", "pad_last_rows", "padded_token_fraction")
+    )
+    rows = [{**empty_row, **row} for row in doc.get("measurements", [])]
+    empty_point: dict[str, Any] = {"metric_source": None, "metrics_by_runtime": {}}
+    points = [{**empty_point, **point} for point in doc.get("points", [])]
+    return {**doc, "schema_version": 3, "measurements": rows, "points": points}
+
+
 # version -> function that upgrades a document of that version by one step.
 UPGRADES: dict[int, Callable[[dict[str, Any], str], dict[str, Any]]] = {
     0: _upgrade_v0,
     1: _upgrade_v1,
+    2: _upgrade_v2,
 }
 
 

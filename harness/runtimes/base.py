@@ -37,8 +37,9 @@ class ProviderUnavailableError(RuntimeUnavailableError):
     """An ONNX Runtime session's active provider is not the requested one (silent fallback)."""
 
 
-ArtifactKind = Literal["module", "onnx", "onnx-fused"]
-"""What a runtime loads: the PyTorch module, the exported ONNX graph, or its ORT-fused twin."""
+ArtifactKind = Literal["module", "onnx", "onnx-fused", "onnx-static"]
+"""What a runtime loads: the PyTorch module, the exported ONNX graph, its ORT-fused twin, or the
+graph with every axis fixed to the timed (batch, sequence) shape (one file per shape)."""
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,9 @@ BACKENDS: dict[str, Backend] = {
         },
         loader="harness.runtimes.ort_runtime:load_ort_runtime",
         artifact="onnx",
-        variant_artifacts={"fused": "onnx-fused"},
+        # A CUDA graph needs every node on the GPU: with fixed axes ORT folds the attention
+        # mask's shape arithmetic away, which otherwise runs on the CPU (Memcpy, sync Range).
+        variant_artifacts={"fused": "onnx-fused", "cuda_graph": "onnx-static"},
     ),
 }
 
@@ -125,6 +128,15 @@ class RuntimeSpec:
     def artifact(self) -> ArtifactKind:
         """What this runtime loads (the module, the ONNX graph or the fused graph)."""
         return BACKENDS[self.backend].artifact_of(self.variant)
+
+
+def scoring_spec(spec: RuntimeSpec) -> RuntimeSpec:
+    """The runtime whose task metric a row of `spec` carries: same backend, device and dtype,
+    and the same graph (fused or not); a CUDA graph replays one shape, so its rows are scored by
+    the plain variant on the same device. Threads are left to the backend (they change speed,
+    not numbers)."""
+    variant = spec.variant if spec.variant == "fused" else ""
+    return RuntimeSpec(spec.backend, spec.device, spec.dtype, variant)
 
 
 def _check_choice(field: str, value: str, allowed: tuple[str, ...]) -> None:

@@ -1,7 +1,9 @@
-"""ONNX Runtime: sessions with explicit providers (fallback is an error), CPU EP with pinned
-intra-op threads, IO binding with pre-allocated reused buffers (optionally CUDA graphs).
+"""ONNX Runtime: a runtime over a session from `ort_session` (explicit provider, fallback is an
+error), CPU EP with pinned intra-op threads, IO binding with pre-allocated reused buffers, and
+CUDA graphs on a fixed-shape graph whose nodes were all seen on the GPU first (`placement`).
 
-Imports onnxruntime lazily and never torch, so a timing subprocess for ORT stays torch-free.
+Imports onnxruntime lazily and torch only for a CUDA session (`ort_session.load_cuda_libraries`),
+so a timing subprocess for ORT on the CPU stays torch-free.
 """
 
 from __future__ import annotations
@@ -15,64 +17,15 @@ from typing import Any
 import numpy as np
 
 from harness.export.manifest import manifest_path_for, read_manifest
-from harness.runtimes.base import CudaUnavailableError, ProviderUnavailableError, RuntimeSpec
+from harness.runtimes.base import RuntimeSpec
+from harness.runtimes.ort_session import PROVIDERS, create_session, ort_predictor
+from harness.runtimes.placement import profile_placement, require_one_device
+
+__all__ = ["PROVIDERS", "OrtRuntime", "create_session", "load_ort_runtime", "ort_predictor"]
 
 log = logging.getLogger(__name__)
 
-PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
 _ORT_TYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16, "tensor(int64)": np.int64}
-
-
-def _provider_options(spec: RuntimeSpec) -> dict[str, str]:
-    if spec.device != "cuda":
-        return {}
-    return {"device_id": "0", "enable_cuda_graph": "1" if spec.variant == "cuda_graph" else "0"}
-
-
-def create_session(path: Path | str, spec: RuntimeSpec) -> Any:
-    """InferenceSession on exactly the requested provider; raises on fallback."""
-    import onnxruntime as ort
-
-    requested = PROVIDERS[spec.device]
-    if requested not in ort.get_available_providers():
-        raise CudaUnavailableError(
-            f"{spec.name}: onnxruntime {ort.__version__} has no {requested} (available: "
-            f"{ort.get_available_providers()}); install onnxruntime-gpu on a CUDA machine"
-        )
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = spec.threads or 0  # 0 = ORT default (physical cores)
-    options.inter_op_num_threads = 1
-    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    providers = [(requested, _provider_options(spec))]
-    session = ort.InferenceSession(str(path), sess_options=options, providers=providers)
-    active = session.get_providers()
-    if active[0] != requested:
-        raise ProviderUnavailableError(
-            f"{spec.name}: asked for {requested} but the session runs on {active} (ONNX Runtime "
-            "fell back silently, e.g. CUDA/cuDNN libraries failed to load); fix the CUDA install "
-            "or drop this runtime"
-        )
-    return session
-
-
-def ort_predictor(
-    session_or_path: Any,
-) -> Callable[[Mapping[str, np.ndarray]], dict[str, np.ndarray]]:
-    """Host numpy in, numpy out by output name; inputs the graph lacks are dropped."""
-    session = session_or_path
-    if isinstance(session_or_path, str | Path):
-        session = create_session(session_or_path, RuntimeSpec("onnxruntime"))
-    needed = [i.name for i in session.get_inputs()]
-    outputs = [o.name for o in session.get_outputs()]
-
-    def predict(inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-        missing = set(needed) - set(inputs)
-        if missing:
-            raise ValueError(f"inputs {sorted(missing)} missing; the graph needs {needed}")
-        feed = {k: np.ascontiguousarray(inputs[k], dtype=np.int64) for k in needed}
-        return dict(zip(outputs, session.run(outputs, feed), strict=True))
-
-    return predict
 
 
 def _output_shape(dims: Sequence[Any], batch: int, seq: int) -> tuple[int, ...]:
@@ -194,7 +147,11 @@ def _check_dtype(path: Path, spec: RuntimeSpec, declared: str | None) -> None:
 
 
 def load_ort_runtime(spec: RuntimeSpec, exported: Any) -> OrtRuntime:
-    """ORT runtime from an `ExportedModel` or a .onnx path (dtype checked against the manifest)."""
+    """ORT runtime from an `ExportedModel` or a .onnx path (dtype checked against the manifest).
+    A CUDA-graph runtime first profiles one run of the graph and refuses it (`PlacementError`)
+    when any node ran off the GPU or ORT inserted host copies."""
     path = Path(getattr(exported, "path", exported))
     _check_dtype(path, spec, getattr(exported, "dtype", None))
+    if spec.variant == "cuda_graph":
+        require_one_device(profile_placement(path, spec), f"{spec.name} on {path.name}")
     return OrtRuntime(spec, create_session(path, spec))

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from harness.export.io_names import model_output_names
-from harness.runtimes.base import CudaUnavailableError, RuntimeSpec
+from harness.runtimes.base import CudaUnavailableError, RuntimeSpec, RuntimeUnavailableError
 
 log = logging.getLogger(__name__)
 
@@ -117,8 +117,24 @@ class TorchRuntime:
             torch.cuda.synchronize(self.torch_device)
 
 
+class Tf32EnabledError(RuntimeUnavailableError):
+    """float32 matmuls would run as TF32 (set process-wide), so a float32 row would not be one."""
+
+
+def check_float32_matmul(spec: RuntimeSpec, precision: str) -> None:
+    """Refuse a CUDA float32 row when torch's float32 matmul precision (``precision``, from
+    `torch.get_float32_matmul_precision`) is not "highest": ORT's CUDA rows run IEEE float32
+    (`use_tf32=0`), and the two must compute the same thing."""
+    if spec.device == "cuda" and spec.dtype == "float32" and precision != "highest":
+        raise Tf32EnabledError(
+            f"{spec.name}: torch's float32 matmul precision is {precision!r} (TF32) in this "
+            "process; call torch.set_float32_matmul_precision('highest') before the sweep"
+        )
+
+
 def load_torch_runtime(spec: RuntimeSpec, model: nn.Module) -> TorchRuntime:
-    """Torch runtime for ``model``; raises `CudaUnavailableError` when CUDA is asked but absent."""
+    """Torch runtime for ``model``; raises `CudaUnavailableError` when CUDA is asked but absent
+    and `Tf32EnabledError` when a float32 CUDA row would run TF32."""
     if not isinstance(model, nn.Module):
         raise TypeError(f"the torch backend needs an nn.Module, got {type(model).__name__}")
     if spec.device == "cuda" and not torch.cuda.is_available():
@@ -126,6 +142,7 @@ def load_torch_runtime(spec: RuntimeSpec, model: nn.Module) -> TorchRuntime:
             f"{spec.name} needs CUDA but torch {torch.__version__} sees no CUDA device; run on a "
             "GPU machine with a CUDA build of torch, or drop 'cuda' from the devices"
         )
+    check_float32_matmul(spec, torch.get_float32_matmul_precision())
     if spec.threads is not None and spec.device == "cpu":
         torch.set_num_threads(spec.threads)
     dtype = _DTYPES[spec.dtype]

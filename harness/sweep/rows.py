@@ -9,8 +9,10 @@ import dataclasses
 import logging
 from collections.abc import Mapping, Sequence
 
+from harness.export.io_names import padded_token_fraction
 from harness.measure.stats import speedup_ci, summarize
 from harness.results.records import Measurement, PrunePoint
+from harness.runtimes.base import scoring_spec
 from harness.sweep.types import ArtifactKey, Point, Trial, TrialTiming
 
 log = logging.getLogger(__name__)
@@ -37,9 +39,19 @@ def _speedup(
     return speedup_ci(dense_ms, samples_ms)
 
 
+def _metric(trial: Trial, record: PrunePoint) -> tuple[float | None, str | None]:
+    """(value, what scored it): the score of the runtime that computes like this trial's (same
+    backend, device, dtype and graph) when the point was scored per runtime, else the point's."""
+    scoring = scoring_spec(trial.runtime).name
+    if scoring in record.metrics_by_runtime:
+        return record.metrics_by_runtime[scoring], scoring
+    return record.metric_value, record.metric_source
+
+
 def _base_row(trial: Trial, record: PrunePoint) -> Measurement:
     r = trial.runtime
     ratio = record.achieved_flops_ratio
+    metric, source = _metric(trial, record)
     return Measurement(
         method=trial.point.method,
         target_flops_ratio=trial.point.target_flops_ratio,
@@ -54,10 +66,17 @@ def _base_row(trial: Trial, record: PrunePoint) -> Measurement:
         threads=r.threads,
         ideal_speedup=1.0 / ratio if ratio > 0 else None,
         metric_name=record.metric_name,
-        metric_value=record.metric_value,
+        metric_value=metric,
+        metric_source=source,
         prune_seconds=record.prune_seconds,
         error=record.error,
     )
+
+
+def _padded_fraction(trial: Trial, pad_last_rows: int | None) -> float | None:
+    if pad_last_rows is None:
+        return None
+    return padded_token_fraction(trial.batch_size, trial.seq_len, pad_last_rows)
 
 
 def measurement(
@@ -66,13 +85,17 @@ def measurement(
     timing: TrialTiming,
     stored_dense: Mapping[str, list[float]],
     export_seconds: Mapping[ArtifactKey, float],
+    fused_ops: Mapping[ArtifactKey, Mapping[str, int]] | None = None,
 ) -> Measurement:
     """The record of one trial (an error row when its timing failed under keep-going)."""
     base = dataclasses.replace(
         _base_row(trial, record),
         export_seconds=export_seconds.get(trial.artifact),
+        fused_ops=dict((fused_ops or {}).get(trial.artifact) or {}) or None,
         state_before=timing.state_before,
         state_after=timing.state_after,
+        pad_last_rows=timing.pad_last_rows,
+        padded_token_fraction=_padded_fraction(trial, timing.pad_last_rows),
     )
     if timing.result is None:
         return dataclasses.replace(base, error=timing.error or "not timed")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -17,24 +17,23 @@ from tqdm import tqdm
 from harness.config.methods import method_config
 from harness.config.schema import BenchmarkConfig
 from harness.data.calibration import sample_calibration_batches
-from harness.data.tasks import TaskData, load_task, synthetic
+from harness.data.tasks import TOKENIZER_FALLBACKS, TaskData, load_task
 from harness.errors import MeasuredFailure, UsageError
 from harness.export.fp16 import to_fp16
 from harness.export.fusion import fuse_onnx
 from harness.export.io_names import model_input_names
-from harness.export.onnx import ExportedModel, export_onnx
+from harness.export.onnx import export_onnx
+from harness.export.static import StaticShapeGraphs
 from harness.measure.evaluation import MetricResult, evaluate
+from harness.models import replay
 from harness.models.load import Head, load_model
 from harness.results.atomic_files import replace_text
 from harness.results.records import PrunePoint
-from harness.runtimes.base import RuntimeSpec, load_runtime
+from harness.runtimes.base import RuntimeSpec, load_runtime, scoring_spec
 from harness.sweep.types import ArtifactKey, Point, PointModel, SweepInputs
 from kprune import PruneResult, count_parameters, encoder_shape, prune
 
 log = logging.getLogger(__name__)
-
-TOKENIZER_FALLBACKS: dict[str, Callable[[], Any]] = {synthetic.NAME: synthetic.tokenizer}
-"""Task -> tokenizer for models that ship none (random weights)."""
 
 
 class MetricMismatchError(MeasuredFailure):
@@ -117,7 +116,12 @@ def _plain(value: Any) -> Any:
 
 def build_point(inputs: SweepInputs, point: Point, folder: Path, progress: bool) -> PointModel:
     """The dense base model, or the model pruned once by the point's method (per-sublayer bar).
-    The pruning record is also written to `folder/prune_log.json`, as it is stored."""
+    The pruning record is also written to `folder/prune_log.json`, as it is stored. A replayed
+    model source rebuilds the stored run's structure of the point instead (`models.replay`)."""
+    if inputs.config.model.source == replay.SOURCE:
+        base, spec = inputs.model, inputs.config.model
+        model, stored = replay.replay_point(spec, base, point.method, point.target_flops_ratio)
+        return PointModel(point, model, stored)
     if point.is_dense:
         return PointModel(point, inputs.model, prune_record(point, inputs.model, None))
     options = inputs.config.method_options
@@ -136,20 +140,28 @@ def build_point(inputs: SweepInputs, point: Point, folder: Path, progress: bool)
 
 def export_point(
     built: PointModel, needed: Iterable[ArtifactKey], folder: Path, input_names: tuple[str, ...]
-) -> dict[ArtifactKey, ExportedModel]:
+) -> dict[ArtifactKey, Any]:
     """The exported artifacts the point's trials load: the fp32 graph (once), its fp16 twin and
-    ORT-fused twins as asked, each gated against the PyTorch model."""
+    ORT-fused twins as asked, each gated against the PyTorch model, and for CUDA-graph rows the
+    fixed-shape twins of a graph (`StaticShapeGraphs`: one file per timed shape, on request)."""
     needed = set(needed)
     if not needed:
         return {}
     fp32 = export_onnx(built.model, folder, name="model", input_names=input_names)
-    artifacts: dict[ArtifactKey, ExportedModel] = {("onnx", "float32"): fp32}
-    if ("onnx", "float16") in needed:
+    artifacts: dict[ArtifactKey, Any] = {("onnx", "float32"): fp32}
+    if ("onnx", "float16") in needed or ("onnx-static", "float16") in needed:
         artifacts[("onnx", "float16")] = to_fp16(fp32, built.model)
+    attention = any(built.record.heads_per_layer)  # an all-empty model has none to fuse
     for kind, dtype in sorted(needed):
         if kind == "onnx-fused":
-            fp16 = dtype == "float16"
-            artifacts[(kind, dtype)] = fuse_onnx(fp32, reference_model=built.model, fp16=fp16)
+            artifacts[(kind, dtype)] = fuse_onnx(
+                fp32,
+                reference_model=built.model,
+                fp16=dtype == "float16",
+                require_attention=attention,
+            )
+        elif kind == "onnx-static":
+            artifacts[(kind, dtype)] = StaticShapeGraphs(artifacts[("onnx", dtype)])
     return artifacts
 
 
@@ -165,30 +177,55 @@ def _score(inputs: SweepInputs, predictor: Any, progress: bool) -> MetricResult:
     )
 
 
+def _scoring_runtimes(config: BenchmarkConfig, has_fp32_graph: bool) -> list[RuntimeSpec]:
+    """The reference (PyTorch float32 on task.device) first, the CPU fp32 graph when there is
+    one (the export's score check), then one runtime per timed backend, device, dtype and graph:
+    each row carries the metric of what it timed (an fp16 row, fp16 accuracy)."""
+    specs = [RuntimeSpec("torch", device=config.task.device)]
+    specs += [RuntimeSpec("onnxruntime")] if has_fp32_graph else []
+    specs += [scoring_spec(runtime) for runtime in config.runtimes]
+    return list({spec.name: spec for spec in specs}.values())
+
+
+def _check_float32_scores(
+    point: str, specs: list[RuntimeSpec], scores: dict[str, MetricResult], tolerance: float
+) -> None:
+    reference = scores[specs[0].name]
+    for spec in specs:
+        score = scores[spec.name]
+        if spec.dtype == "float32" and abs(score.value - reference.value) > tolerance:
+            raise MetricMismatchError(
+                f"{point}: {reference.name} is {reference.value:.4f} with PyTorch but "
+                f"{score.value:.4f} with {spec.name} (tolerance {tolerance})"
+            )
+
+
 def evaluate_point(
     inputs: SweepInputs,
     built: PointModel,
-    artifacts: dict[ArtifactKey, ExportedModel],
+    artifacts: dict[ArtifactKey, Any],
     progress: bool,
 ) -> PointModel:
-    """The point with its task metric (PyTorch); the fp32 graph must score the same within the
+    """The point with its task metric: the PyTorch reference, and the score of every timed
+    runtime kind (`metrics_by_runtime`); a float32 runtime must score the reference within the
     tolerance, or `MetricMismatchError`. Unchanged when the sweep does not evaluate."""
-    task = inputs.config.task
-    if not inputs.config.evaluate:
+    config = inputs.config
+    if not config.evaluate:
         return built
-    torch_spec = RuntimeSpec("torch", device=task.device)
-    metric = _score(inputs, load_runtime(torch_spec, built.model).run, progress)
-    graph = artifacts.get(("onnx", "float32"))
-    if graph is not None:
-        ort = load_runtime(RuntimeSpec("onnxruntime"), graph)
-        onnx_metric = _score(inputs, ort.run, progress)
-        if abs(onnx_metric.value - metric.value) > task.onnx_metric_tolerance:
-            raise MetricMismatchError(
-                f"{built.point.key}: {metric.name} is {metric.value:.4f} with PyTorch but "
-                f"{onnx_metric.value:.4f} with ONNX Runtime "
-                f"(tolerance {task.onnx_metric_tolerance})"
-            )
+    specs = _scoring_runtimes(config, ("onnx", "float32") in artifacts)
+    scores = {}
+    for spec in specs:
+        artifact = (
+            built.model if spec.artifact == "module" else artifacts[(spec.artifact, spec.dtype)]
+        )
+        scores[spec.name] = _score(inputs, load_runtime(spec, artifact).run, progress)
+    _check_float32_scores(built.point.key, specs, scores, config.task.onnx_metric_tolerance)
+    reference = scores[specs[0].name]
     record = dataclasses.replace(
-        built.record, metric_name=metric.name, metric_value=float(metric.value)
+        built.record,
+        metric_name=reference.name,
+        metric_value=float(reference.value),
+        metric_source=specs[0].name,
+        metrics_by_runtime={name: float(score.value) for name, score in scores.items()},
     )
     return dataclasses.replace(built, record=record)

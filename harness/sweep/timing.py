@@ -2,8 +2,11 @@
 (in this process, or in a fresh process per group with `isolate_backends`), each pruned trial
 together with its dense twin (same runtime and shape) so drift hits both sides of the speedup.
 
-The machine's state is read before and after every group. Returns raw `TrialTiming`s (a failed
-group's error text under keep-going); statistics are `sweep.rows`' job.
+Every backend times the same inputs, with the same padding (`TIMED_PAD_LAST_ROWS`). A row that
+runs what the export gate did not check (CUDA, a fixed-shape graph) is gated on its own device
+first (`export.device_parity`). The machine's state is read before and after every group. A
+runtime that fails becomes its own error (keep-going) while the rest of its group is timed.
+Returns raw `TrialTiming`s; statistics are `sweep.rows`' job.
 """
 
 from __future__ import annotations
@@ -12,15 +15,19 @@ import dataclasses
 import logging
 import os
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import torch
 from tqdm import tqdm
 
-from harness.export.io_names import dummy_batch
-from harness.measure.clock import Timed, TimingResult, measure_interleaved
+from harness.export.device_parity import DeviceGates, needs_gate
+from harness.export.io_names import TIMED_PAD_LAST_ROWS, dummy_batch
+from harness.export.static import StaticShapeGraphs
+from harness.measure.clock import Timed, TimingResult
 from harness.measure.isolated import IsolatedJob, measure_isolated
+from harness.measure.survivors import Failure, describe, measure_survivors
 from harness.results.environment import load_snapshot
 from harness.runtimes.base import load_runtime
 from harness.runtimes.torch_runtime import save_module
@@ -33,6 +40,7 @@ DENSE_TWIN = "#dense"
 
 Job = tuple[str, Subject, Trial]
 GroupKey = tuple[str, str, int | None]
+Raw = dict[str, TimingResult | Failure]
 
 
 def _groups(trials: Sequence[Trial]) -> dict[GroupKey, list[Trial]]:
@@ -59,63 +67,123 @@ def _batch(inputs: SweepInputs, trial: Trial) -> dict[str, Any]:
         trial.seq_len,
         vocab_size=inputs.vocab_size,
         input_names=inputs.input_names,
+        pad_last_rows=TIMED_PAD_LAST_ROWS,
         seed=inputs.config.seed,
     )
 
 
-def _time_in_process(inputs: SweepInputs, jobs: list[Job]) -> dict[str, TimingResult]:
+@dataclasses.dataclass
+class _Artifacts:
+    """What a job loads: its subject's artifact (a fixed-shape graph for the trial's shape),
+    gated on the trial's device and dtype when the export gate did not cover them."""
+
+    gates: DeviceGates = dataclasses.field(default_factory=DeviceGates)
+
+    def resolve(self, subject: Subject, trial: Trial) -> Any:
+        artifact = subject.artifact(trial)
+        shape = None
+        if isinstance(artifact, StaticShapeGraphs):
+            shape = (trial.batch_size, trial.seq_len)
+            artifact = artifact.for_shape(*shape)
+        if needs_gate(trial.runtime, trial.artifact[0]):
+            self.gates.ensure(subject.built.model, trial.runtime, artifact, shape)
+        return artifact
+
+
+def _setup_here(
+    inputs: SweepInputs, artifacts: _Artifacts, job: Job, threads: dict[str, int | None]
+) -> Timed:
+    key, subject, trial = job
+    runtime = load_runtime(trial.runtime, artifacts.resolve(subject, trial))
+    threads[key] = runtime.threads
+    return Timed(runtime.bind(_batch(inputs, trial)), runtime.sync)
+
+
+def _time_in_process(
+    inputs: SweepInputs, jobs: list[Job], artifacts: _Artifacts, stop_on_error: bool
+) -> Raw:
     threads_before = torch.get_num_threads()  # torch runtimes set it process-wide
+    threads: dict[str, int | None] = {}
     try:
-        configs, threads = {}, {}
-        for key, subject, trial in jobs:
-            runtime = load_runtime(trial.runtime, subject.artifact(trial))
-            configs[key] = Timed(runtime.bind(_batch(inputs, trial)), runtime.sync)
-            threads[key] = runtime.threads
-        results = measure_interleaved(configs, inputs.config.timing)
+        setups = {job[0]: partial(_setup_here, inputs, artifacts, job, threads) for job in jobs}
+        raw = measure_survivors(setups, inputs.config.timing, stop_on_error=stop_on_error)
     finally:
         torch.set_num_threads(threads_before)
     pid = os.getpid()
-    return {k: dataclasses.replace(r, threads=threads[k], pid=pid) for k, r in results.items()}
+    return {
+        k: dataclasses.replace(r, threads=threads[k], pid=pid) if isinstance(r, TimingResult) else r
+        for k, r in raw.items()
+    }
 
 
-def _child_file(subject: Subject, trial: Trial) -> Path:
+def _child_file(subject: Subject, trial: Trial, artifact: Any) -> Path:
     if trial.artifact[0] == "module":
         return save_module(subject.built.model, subject.folder / "module")
-    return Path(subject.artifacts[trial.artifact].path)
+    return Path(artifact.path)
 
 
-def _time_in_child(inputs: SweepInputs, jobs: list[Job]) -> dict[str, TimingResult]:
-    files: dict[tuple[int, Any], Path] = {}
-    children = {}
+def _child_job(inputs: SweepInputs, trial: Trial, path: Path) -> IsolatedJob:
+    return IsolatedJob(
+        trial.runtime,
+        path,
+        trial.batch_size,
+        trial.seq_len,
+        inputs.vocab_size,
+        inputs.input_names,
+        inputs.config.seed,
+        pad_last_rows=TIMED_PAD_LAST_ROWS,
+    )
+
+
+def _time_in_child(
+    inputs: SweepInputs, jobs: list[Job], artifacts: _Artifacts, stop_on_error: bool
+) -> Raw:
+    files: dict[tuple[int, Any, int, int], Path] = {}
+    children, failed = {}, {}
     for key, subject, trial in jobs:
-        which = (id(subject), trial.artifact)
-        if which not in files:
-            subject.folder.mkdir(parents=True, exist_ok=True)
-            files[which] = _child_file(subject, trial)
-        children[key] = IsolatedJob(
-            trial.runtime,
-            files[which],
-            trial.batch_size,
-            trial.seq_len,
-            inputs.vocab_size,
-            inputs.input_names,
-            inputs.config.seed,
-        )
-    config = inputs.config
-    return measure_isolated(children, config.timing, timeout_s=config.isolated_timeout_s)
+        which = (id(subject), trial.artifact, trial.batch_size, trial.seq_len)
+        try:
+            if which not in files:
+                subject.folder.mkdir(parents=True, exist_ok=True)
+                files[which] = _child_file(subject, trial, artifacts.resolve(subject, trial))
+            children[key] = _child_job(inputs, trial, files[which])
+        except Exception as error:  # this job's error; the others go to the child
+            if stop_on_error:
+                raise
+            log.exception("%s could not be prepared; recorded, the others go on", key)
+            failed[key] = Failure(describe(error))
+    timing, limit = inputs.config.timing, inputs.config.isolated_timeout_s
+    raw: Raw = {}
+    if children:
+        raw.update(measure_isolated(children, timing, timeout_s=limit, stop_on_error=stop_on_error))
+    return {**raw, **failed}
 
 
-def _measure_group(inputs: SweepInputs, jobs: list[Job], group: list[Trial]) -> dict[str, Any]:
-    measure: Callable[[SweepInputs, list[Job]], dict[str, TimingResult]] = (
+def _trial_timing(trial: Trial, raw: Raw, state: dict[str, Any]) -> TrialTiming:
+    own, twin = raw[trial.key], raw.get(trial.key + DENSE_TWIN)
+    if isinstance(own, Failure):
+        return TrialTiming(None, own.error, **state)
+    if isinstance(twin, Failure):
+        log.warning("the dense twin of %s failed (%s); no interleaved dense", trial.key, twin.error)
+    dense = twin if isinstance(twin, TimingResult) else None
+    return TrialTiming(own, dense=dense, **state)
+
+
+def _measure_group(
+    inputs: SweepInputs,
+    jobs: list[Job],
+    group: list[Trial],
+    artifacts: _Artifacts,
+    keep_going: bool,
+) -> dict[str, TrialTiming]:
+    measure: Callable[[SweepInputs, list[Job], _Artifacts, bool], Raw] = (
         _time_in_child if inputs.config.isolate_backends else _time_in_process
     )
     before = load_snapshot()
-    raw = measure(inputs, jobs)
+    raw = measure(inputs, jobs, artifacts, not keep_going)
     after = load_snapshot()
-    state = {"state_before": before, "state_after": after}
-    return {
-        t.key: TrialTiming(raw[t.key], dense=raw.get(t.key + DENSE_TWIN), **state) for t in group
-    }
+    state = {"state_before": before, "state_after": after, "pad_last_rows": TIMED_PAD_LAST_ROWS}
+    return {t.key: _trial_timing(t, raw, state) for t in group}
 
 
 def time_trials(
@@ -128,9 +196,11 @@ def time_trials(
     progress: bool,
 ) -> dict[str, TrialTiming]:
     """Raw timings by trial key, interleaved per (backend, device, threads) group together with
-    the dense twins of `reference`; a failing group raises, or (keep-going) records its error
-    and the other groups go on."""
+    the dense twins of `reference`. A failing runtime raises, or (keep-going) becomes the error
+    of its own trials while the rest of its group is timed; a group that fails as a whole (its
+    timing child crashed) records the error for each of its trials and the other groups go on."""
     timings: dict[str, TrialTiming] = {}
+    artifacts = _Artifacts()
     bar = tqdm(
         total=len(trials),
         desc=f"time {subject.built.point.key}",
@@ -142,7 +212,7 @@ def time_trials(
         for (backend, device, threads), group in _groups(trials).items():
             try:
                 jobs = _jobs(subject, reference, group)
-                timings.update(_measure_group(inputs, jobs, group))
+                timings.update(_measure_group(inputs, jobs, group, artifacts, keep_going))
             except Exception as error:  # recorded per trial under keep-going, else re-raised
                 if not keep_going:
                     raise

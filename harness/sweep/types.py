@@ -118,3 +118,5 @@ class TrialTiming:
     dense: TimingResult | None = None
     state_before: dict[str, Any] | None = None
     state_after: dict[str, Any] | None = None
+    pad_last_rows: int | None = None
+    """Rows of the timed batch whose second half is padding (the same for every backend)."""

@@ -33,6 +33,21 @@ def check_positive(value: float | None, name: str, allow_zero: bool = False) -> 
         raise ConfigError(f"{name}={value!r} must be {bound}")
 
 
+ROUND_TO_CHOICES = (8, 16, 32, 64)
+"""Widths fp16 tensor cores and vectorised CPU kernels like (multiples of 8 elements and up)."""
+
+
+def check_round_to(value: int | None) -> None:
+    """Raise ConfigError unless ``value`` is None or one of ROUND_TO_CHOICES."""
+    if value is None:
+        return
+    if isinstance(value, bool) or value not in ROUND_TO_CHOICES:
+        raise ConfigError(
+            f"round_to={value!r}; use one of {list(ROUND_TO_CHOICES)}, or leave it unset "
+            "(no rounding)"
+        )
+
+
 def check_device_name(device: str) -> None:
     """Only the spelling; whether CUDA is present is checked when a run starts (preflight)."""
     if not isinstance(device, str) or not device.startswith(("cpu", "cuda")):
@@ -53,8 +68,15 @@ class BudgetFields:
     """Sequence length s of the FLOPs model; None = mean non-pad length of the calibration set."""
     seed: int = 0
     device: str = "cpu"
+    round_to: int | None = None
+    """Round each sublayer's kept width DOWN to a multiple of this (8, 16, 32 or 64), so the
+    pruned matmuls stay aligned for fp16 tensor cores: FFN neuron counts directly; head counts so
+    that heads·head_size is a multiple (heads in steps of round_to / gcd(round_to, head_size)).
+    Rounding only drops units (the lowest-scored), so the FLOPs budget still holds and the
+    achieved ratio may fall below the target. None: no rounding."""
 
     def __post_init__(self) -> None:
         check_ratio(self.target_flops_ratio)
         check_positive(self.seq_len, "seq_len")
         check_device_name(self.device)
+        check_round_to(self.round_to)

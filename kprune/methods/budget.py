@@ -6,6 +6,7 @@ given), progress callbacks and the dense PruneResult. It never decides which uni
 from __future__ import annotations
 
 import copy
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from kprune.masks import Masks
 from kprune.methods.base_config import BudgetFields
 from kprune.preflight import check_device, check_eval_mode
 from kprune.result import PruneResult, SublayerLog, sublayer_log
+from kprune.search import round_down_keep
 from kprune.sublayer import FFN, MHA, Sublayer, sublayer_index
 from kprune.surgery import remove_pruned_units
 
@@ -48,6 +50,7 @@ class BudgetedCopy:
     neurons: list[int]  # neurons per layer
     original: float  # counted FLOPs of the unpruned encoder
     budget: float  # target_flops_ratio · original
+    round_to: int | None = None  # BudgetFields.round_to: kept widths rounded down to multiples
 
     @property
     def limit(self) -> float:
@@ -61,6 +64,15 @@ class BudgetedCopy:
     def unit_cost(self, index: int) -> float:
         """FLOPs of one unit (head or neuron) of sublayer ``index``."""
         return self.neuron_cost if Sublayer(index).is_ffn else self.head_cost
+
+    def unit_multiple(self, index: int) -> int:
+        """Kept units of sublayer ``index`` come in steps of this (1: no rounding): FFN neurons
+        in steps of round_to; heads so that heads·head_size is a multiple of round_to."""
+        if self.round_to is None:
+            return 1
+        if Sublayer(index).is_ffn:
+            return self.round_to
+        return self.round_to // math.gcd(self.round_to, self.access.head_size)
 
     def full_masks(self) -> Masks:
         """Keep-masks keeping every unit of the unpruned model."""
@@ -104,7 +116,26 @@ def prepare_copy(
         neurons=neurons,
         original=original,
         budget=config.target_flops_ratio * original,
+        round_to=config.round_to,
     )
+
+
+def round_masks(
+    run: BudgetedCopy, masks: Masks, head_scores: torch.Tensor, neuron_scores: torch.Tensor
+) -> Masks:
+    """``masks`` with each layer's kept heads and neurons rounded down to `unit_multiple`
+    (lowest scores dropped; scores shaped like the masks). Unchanged without round_to; never
+    adds a unit, so masks within the budget stay within it."""
+    if run.round_to is None:
+        return masks
+    heads, neurons = masks.head_keep.clone(), masks.neuron_keep.clone()
+    for layer in range(masks.num_layers):
+        mha, ffn = sublayer_index(layer, MHA), sublayer_index(layer, FFN)
+        heads[layer] = round_down_keep(heads[layer], head_scores[layer], run.unit_multiple(mha))
+        neurons[layer] = round_down_keep(
+            neurons[layer], neuron_scores[layer], run.unit_multiple(ffn)
+        )
+    return Masks(heads, neurons)
 
 
 def plain_logs(masks: Masks, note: str) -> list[SublayerLog]:

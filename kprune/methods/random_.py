@@ -14,7 +14,14 @@ from torch import nn
 
 from kprune.masks import Masks
 from kprune.methods.base_config import BudgetFields
-from kprune.methods.budget import SublayerCallback, emit, finish, plain_logs, prepare_copy
+from kprune.methods.budget import (
+    SublayerCallback,
+    emit,
+    finish,
+    plain_logs,
+    prepare_copy,
+    round_masks,
+)
 from kprune.result import PruneResult
 from kprune.search import keep_above, search_threshold
 
@@ -72,6 +79,9 @@ def run_random(
         run.limit,
         seed=config.seed,
     )
+    # the kept units are a random draw already: rounding drops the later-indexed ones
+    zeros = (torch.zeros(masks.head_keep.shape), torch.zeros(masks.neuron_keep.shape))
+    masks = round_masks(run, masks, *zeros)
     logs = plain_logs(masks, "no tuning (random baseline)")
     emit(logs, on_sublayer)
     return finish(run, masks, config, started, logs, (), "random")

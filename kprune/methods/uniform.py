@@ -19,7 +19,14 @@ from torch import nn
 from kprune.arch import EncoderAccess
 from kprune.masks import Masks
 from kprune.methods.base_config import BudgetFields
-from kprune.methods.budget import SublayerCallback, emit, finish, plain_logs, prepare_copy
+from kprune.methods.budget import (
+    SublayerCallback,
+    emit,
+    finish,
+    plain_logs,
+    prepare_copy,
+    round_masks,
+)
 from kprune.result import PruneResult
 from kprune.sublayer import per_head
 
@@ -88,10 +95,9 @@ def run_uniform(
         run.neuron_cost,
         run.limit,
     )
-    masks = Masks(
-        top_per_layer(head_magnitudes(run.access), h),
-        top_per_layer(neuron_magnitudes(run.access), n),
-    )
+    head_scores, neuron_scores = head_magnitudes(run.access), neuron_magnitudes(run.access)
+    masks = Masks(top_per_layer(head_scores, h), top_per_layer(neuron_scores, n))
+    masks = round_masks(run, masks, head_scores, neuron_scores)
     logs = plain_logs(masks, "no tuning (uniform magnitude baseline)")
     emit(logs, on_sublayer)
     return finish(run, masks, config, started, logs, (), "uniform")

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+import pandas as pd
+
 from harness.measure.stats import LatencyStats
+from harness.results.frame import measurements_frame
 from harness.results.records import BenchmarkRun, Measurement, PrunePoint
 
 RATIOS = (1.0, 0.6, 0.3)
@@ -26,10 +31,15 @@ def stats(median_ms: float) -> LatencyStats:
 
 
 def measurement(
-    ratio: float, backend: str, batch: int = 1, dense_ms: float = 10.0, error: str | None = None
+    ratio: float,
+    backend: str,
+    batch: int = 1,
+    dense_ms: float = 10.0,
+    error: str | None = None,
+    method: str = "kprune",
 ) -> Measurement:
     """Latency = dense_ms * ratio (ORT twice as fast); metric falls as the ratio falls."""
-    method = "dense" if ratio == 1.0 else "kprune"
+    method = "dense" if ratio == 1.0 else method
     median = dense_ms * ratio * (0.5 if backend == "onnxruntime" else 1.0) * batch
     speedup = None if ratio == 1.0 else 1.0 / ratio
     return Measurement(
@@ -56,8 +66,8 @@ def measurement(
     )
 
 
-def point(ratio: float) -> PrunePoint:
-    method = "dense" if ratio == 1.0 else "kprune"
+def point(ratio: float, method: str = "kprune") -> PrunePoint:
+    method = "dense" if ratio == 1.0 else method
     heads = [max(1, round(4 * ratio)), max(0, round(4 * ratio) - 1)]
     return PrunePoint(
         method=method,
@@ -72,17 +82,33 @@ def point(ratio: float) -> PrunePoint:
 
 
 def make_run(
-    name: str = "handmade", machine: str = "m-test", dense_ms: float = 10.0, batches=(1,)
+    name: str = "handmade",
+    machine: str = "m-test",
+    dense_ms: float = 10.0,
+    batches=(1,),
+    methods: Sequence[str] = ("kprune",),
 ) -> BenchmarkRun:
+    """Dense once, then every method at the pruned RATIOS (same numbers for every method)."""
+    trials = [(1.0, "dense")] + [(r, method) for method in methods for r in RATIOS[1:]]
     rows = [
-        measurement(r, backend, batch, dense_ms)
-        for r in RATIOS
+        measurement(r, backend, batch, dense_ms, method=method)
+        for r, method in trials
         for backend in ("torch", "onnxruntime")
         for batch in batches
     ]
     return BenchmarkRun(
         config={"name": name},
         environment={"machine_id": machine, "commit": "abcdef0123", "dirty": False},
-        points=[point(r) for r in RATIOS],
+        points=[point(r, method) for r, method in trials],
         measurements=rows,
     )
+
+
+def frame_of(*runs: BenchmarkRun) -> pd.DataFrame:
+    """The measurements frame report functions take, of in-memory runs."""
+    return measurements_frame([(None, run) for run in runs])
+
+
+def rows_frame(rows: Sequence[Measurement]) -> pd.DataFrame:
+    """The measurements frame of loose rows (wrapped in one run)."""
+    return frame_of(BenchmarkRun(config={"name": "rows"}, environment={}, measurements=list(rows)))

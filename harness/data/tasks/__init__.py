@@ -7,6 +7,7 @@ only dispatches, through the one `TASKS` dict.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from harness.config.schema import TaskSpec
 from harness.data.tasks import glue, newsgroups, reuters, rotten_tomatoes, squad, synthetic
@@ -35,6 +36,10 @@ TASKS: dict[str, Loader] = {
 }
 
 
+TOKENIZER_FALLBACKS: dict[str, Callable[[], Any]] = {synthetic.NAME: synthetic.tokenizer}
+"""Task -> the tokenizer used for models that ship none (random weights)."""
+
+
 def load_task(spec: TaskSpec) -> TaskData:
     """Load the train and dev splits of `spec.name`; both are checked to be non-empty."""
     if spec.name not in TASKS:
@@ -44,6 +49,7 @@ def load_task(spec: TaskSpec) -> TaskData:
 
 __all__ = [
     "TASKS",
+    "TOKENIZER_FALLBACKS",
     "DatasetsUnavailableError",
     "EmptySplitError",
     "Example",

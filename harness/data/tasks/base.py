@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 from harness.errors import UsageError
@@ -96,3 +97,24 @@ def label_index(raw: str, raw_labels: Sequence[str], where: str) -> int:
         return list(raw_labels).index(raw)
     except ValueError:
         raise TaskFormatError(f"{where}: label {raw!r} is not one of {list(raw_labels)}") from None
+
+
+def unreadable(path: Path, error: UnicodeDecodeError | OSError) -> TaskFormatError:
+    """The TaskFormatError for a data file that cannot be read or is not UTF-8 text."""
+    if isinstance(error, UnicodeDecodeError):
+        byte = error.object[error.start : error.start + 1].hex()
+        return TaskFormatError(
+            f"{path} is not UTF-8 text (byte 0x{byte}: {error.reason}); re-save it as UTF-8, "
+            "e.g. iconv -f latin1 -t utf-8 IN > OUT"
+        )
+    return TaskFormatError(
+        f"{path} cannot be read ({error.strerror or error}); check the path and its permissions"
+    )
+
+
+def read_text(path: Path, encoding: str = "utf-8") -> str:
+    """The whole text of a data file; TaskFormatError naming it when unreadable or not UTF-8."""
+    try:
+        return path.read_text(encoding=encoding)
+    except (UnicodeDecodeError, OSError) as error:
+        raise unreadable(path, error) from error

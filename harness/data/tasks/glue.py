@@ -20,6 +20,7 @@ from harness.data.tasks.base import (
     TaskKind,
     TextExample,
     label_index,
+    read_text,
     require_examples,
 )
 
@@ -72,7 +73,10 @@ def _column(header: list[str] | None, column: str | int, path: Path) -> int:
     if isinstance(column, int):
         return column
     if header is None or column not in header:
-        raise TaskFormatError(f"{path}: header lacks column {column!r} (header: {header})")
+        raise TaskFormatError(
+            f"{path}: header lacks column {column!r} (header: {header}); add it, or point "
+            "task.data_dir at a GLUE-format folder of this task"
+        )
     return header.index(column)
 
 
@@ -88,8 +92,11 @@ def _parse_label(task: GlueTask, raw: str, where: str) -> int | float:
 def read_tsv(path: Path, task: GlueTask) -> list[TextExample]:
     """Examples of one GLUE-format TSV (no quoting: GLUE texts contain bare quotes)."""
     if not path.is_file():
-        raise TaskFormatError(f"GLUE file not found: {path}")
-    lines = path.read_text(encoding="utf-8-sig").splitlines()
+        raise TaskFormatError(
+            f"GLUE file not found: {path}; set task.data_dir to a GLUE-format folder holding "
+            f"train.tsv and {task.dev_file}"
+        )
+    lines = read_text(path, encoding="utf-8-sig").splitlines()
     text_column, pair_column, label_column = task.tsv_columns
     has_header = not isinstance(text_column, int)
     header = lines[0].split("\t") if has_header and lines else None
@@ -123,15 +130,24 @@ def _rows_to_examples(rows: Iterable[Mapping[str, Any]], task: GlueTask) -> list
     ]
 
 
-def _from_datasets(spec: TaskSpec, task: GlueTask) -> tuple[list[TextExample], ...]:
+def uses_files(spec: TaskSpec) -> bool:
+    """Whether a GLUE task reads local TSV files (else the `datasets` library fetches it)."""
+    return spec.source == "files" or (spec.source == "auto" and spec.data_dir is not None)
+
+
+def datasets_library(spec: TaskSpec) -> Any:
+    """The `datasets` module; DatasetsUnavailableError with the way out when not installed."""
     try:
-        datasets = importlib.import_module("datasets")
+        return importlib.import_module("datasets")
     except ImportError:
         raise DatasetsUnavailableError(
             f"GLUE task {spec.name!r} without data_dir needs the `datasets` library: "
             "pip install datasets (or pass data_dir with GLUE-format train.tsv/dev.tsv files)"
         ) from None
-    loaded = datasets.load_dataset(HUB_DATASET, spec.name)
+
+
+def _from_datasets(spec: TaskSpec, task: GlueTask) -> tuple[list[TextExample], ...]:
+    loaded = datasets_library(spec).load_dataset(HUB_DATASET, spec.name)
     return (
         _rows_to_examples(loaded["train"], task),
         _rows_to_examples(loaded[task.hub_dev_split], task),
@@ -141,8 +157,7 @@ def _from_datasets(spec: TaskSpec, task: GlueTask) -> tuple[list[TextExample], .
 def load(spec: TaskSpec) -> TaskData:
     """Load a GLUE task from `spec.data_dir` (TSV) or, without one, through `datasets`."""
     task = GLUE_TASKS[spec.name]
-    use_files = spec.source == "files" or (spec.source == "auto" and spec.data_dir is not None)
-    if use_files:
+    if uses_files(spec):
         if spec.data_dir is None:
             raise TaskFormatError(f"GLUE task {spec.name!r} with source='files' needs data_dir")
         folder = Path(spec.data_dir)

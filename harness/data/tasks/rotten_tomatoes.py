@@ -14,7 +14,13 @@ from pathlib import Path
 
 from harness.config.schema import TaskSpec
 from harness.data.assets import locate_asset
-from harness.data.tasks.base import TaskData, TaskFormatError, TextExample, require_examples
+from harness.data.tasks.base import (
+    TaskData,
+    TaskFormatError,
+    TextExample,
+    require_examples,
+    unreadable,
+)
 
 log = logging.getLogger(__name__)
 
@@ -36,12 +42,17 @@ def is_dev_movie(movie_name: str) -> bool:
 
 
 def _read_rows(path: Path) -> list[dict[str, str]]:
-    with _open_text(path) as handle:
-        reader = csv.DictReader(handle)
-        missing = [c for c in _COLUMNS if c not in (reader.fieldnames or [])]
-        if missing:
-            raise TaskFormatError(f"{path}: missing columns {missing}; expected {_COLUMNS}")
-        return list(reader)
+    try:
+        with _open_text(path) as handle:
+            reader = csv.DictReader(handle)
+            missing = [c for c in _COLUMNS if c not in (reader.fieldnames or [])]
+            if missing:
+                raise TaskFormatError(f"{path}: missing columns {missing}; expected {_COLUMNS}")
+            return list(reader)
+    except (UnicodeDecodeError, OSError, EOFError) as error:  # EOFError: a truncated .bz2
+        if isinstance(error, EOFError):
+            raise TaskFormatError(f"{path} is truncated ({error}); copy it again") from error
+        raise unreadable(path, error) from error
 
 
 def load(spec: TaskSpec) -> TaskData:

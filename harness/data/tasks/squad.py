@@ -11,7 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from harness.config.schema import TaskSpec
-from harness.data.tasks.base import QAExample, TaskData, TaskFormatError, require_examples
+from harness.data.tasks.base import (
+    QAExample,
+    TaskData,
+    TaskFormatError,
+    read_text,
+    require_examples,
+)
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +44,7 @@ def read_squad_json(path: Path) -> list[QAExample]:
     if not path.is_file():
         raise TaskFormatError(f"SQuAD file not found: {path}")
     try:
-        articles = json.loads(path.read_text(encoding="utf-8"))["data"]
+        articles = json.loads(read_text(path))["data"]
         return [
             _question(qa, paragraph["context"])
             for article in articles
@@ -46,7 +52,10 @@ def read_squad_json(path: Path) -> list[QAExample]:
             for qa in paragraph["qas"]
         ]
     except (json.JSONDecodeError, KeyError, TypeError, ValueError) as error:
-        raise TaskFormatError(f"{path}: not SQuAD-format JSON ({error!r})") from error
+        raise TaskFormatError(
+            f"{path}: not SQuAD-format JSON ({error!r}); expected SQuAD v1.1/v2.0 files: "
+            '{"data": [{"paragraphs": [{"context": ..., "qas": [{"id", "question", "answers"}]}]}]}'
+        ) from error
 
 
 def load(spec: TaskSpec) -> TaskData:

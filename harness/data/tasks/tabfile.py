@@ -10,7 +10,13 @@ from pathlib import Path
 
 from harness.config.schema import TaskSpec
 from harness.data.assets import locate_asset
-from harness.data.tasks.base import TaskData, TaskFormatError, TextExample, require_examples
+from harness.data.tasks.base import (
+    TaskData,
+    TaskFormatError,
+    TextExample,
+    read_text,
+    require_examples,
+)
 
 log = logging.getLogger(__name__)
 
@@ -22,17 +28,13 @@ def read_tab(path: Path) -> list[tuple[str, str]]:
     if not path.is_file():
         raise TaskFormatError(f"data file not found: {path}")
     rows: list[tuple[str, str]] = []
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            line = line.rstrip("\r\n")
-            if number <= HEADER_ROWS or not line.strip():
-                continue
-            fields = line.split("\t")
-            if len(fields) != 2 or not fields[0]:
-                raise TaskFormatError(
-                    f"{path}:{number}: expected 'class<TAB>text', got {line[:80]!r}"
-                )
-            rows.append((fields[0], fields[1].strip()))
+    for number, line in enumerate(read_text(path).splitlines(), start=1):
+        if number <= HEADER_ROWS or not line.strip():
+            continue
+        fields = line.split("\t")
+        if len(fields) != 2 or not fields[0]:
+            raise TaskFormatError(f"{path}:{number}: expected 'class<TAB>text', got {line[:80]!r}")
+        rows.append((fields[0], fields[1].strip()))
     return rows
 
 

@@ -28,7 +28,7 @@ from kprune.methods.kprune.config import KpruneConfig
 from kprune.methods.kprune.measure import KnowledgePass, Step
 from kprune.methods.kprune.tuning import TuningOutcome, reconstruct_output_weight
 from kprune.result import PruneResult, SublayerLog, sublayer_log
-from kprune.search import search_sublayer_mask
+from kprune.search import round_down_keep, search_sublayer_mask
 from kprune.sublayer import Sublayer, kept_features, sublayer_count
 from kprune.surgery import prune_attention, prune_ffn, replace_empty_sublayers
 
@@ -52,7 +52,10 @@ class _KpruneRun:
         )
         costs = {j: run.unit_cost(j) for j in scores}
         # For an FFN target, the same layer's heads are already final: range(k, 2L) excludes them.
-        return search_sublayer_mask(scores, costs, index, self.remaining)
+        keep = search_sublayer_mask(scores, costs, index, self.remaining)
+        # rounded before tuning, so the refit sees the units that stay; what is dropped here
+        # returns to the remaining budget of the sublayers after this one
+        return round_down_keep(keep, scores[index].cpu(), run.unit_multiple(index))
 
     def _tune(self, index: int, keep: torch.Tensor, step: Step) -> TuningOutcome | None:
         if not self.config.tune_weights:

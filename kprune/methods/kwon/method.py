@@ -36,6 +36,7 @@ from kprune.methods.budget import (
     emit,
     finish,
     prepare_copy,
+    round_masks,
     untuned_indices,
 )
 from kprune.methods.kwon.config import KwonConfig
@@ -142,6 +143,7 @@ def plan_kwon(
     )
     if config.rearrange:
         masks = rearrange_masks(masks, gradients.heads, gradients.neurons)
+    masks = round_masks(run, masks, gradients.head_fisher(), gradients.neuron_fisher())
     gates, logs = _tune(run, masks, config, _fisher_totals(gradients), on_sublayer)
     untuned = untuned_indices(logs, config.tune_masks)
     return KwonPlan(masks, gates, gradients, tuple(logs), untuned)

@@ -26,6 +26,9 @@ def test_fusion_counts_operators_and_keeps_numbers(exported) -> None:
     fused = fuse_onnx(base, reference_model=model, sample_batch_sizes=(1, 3), seq_lens=(8, 11))
     assert fused.path.name == "model_fused.onnx" and fused.path.exists()
     assert fused.fused_ops and fused.fused_ops.get("SkipLayerNormalization", 0) > 0
+    # one fused attention per layer that kept heads (layer 1 kept none): per-layer detection
+    attention = sum(fused.fused_ops.get(op, 0) for op in fusion.ATTENTION_OPS)
+    assert attention == 2
     assert fused.max_abs_diff < 1e-4
     manifest = json.loads(fused.manifest_path.read_text())
     assert manifest["fused_ops"] == dict(fused.fused_ops)
@@ -70,3 +73,23 @@ def test_fp16_graph_is_refused_as_input(exported) -> None:
 
     with pytest.raises(ValueError, match="float32"):
         fuse_onnx(replace(exported[1], dtype="float16"))
+
+
+@pytest.mark.slow
+def test_fused_attention_is_exact_for_left_padding_and_holes(exported) -> None:
+    # ORT's default mask index assumes right padding; the raw 2-D mask must hold for any layout
+    import numpy as np
+
+    from harness.runtimes.ort_runtime import ort_predictor
+    from harness.runtimes.torch_runtime import torch_predictor
+
+    model, base = exported
+    fused = fuse_onnx(base, reference_model=model, require_attention=True)
+    rng = np.random.default_rng(0)
+    ids = rng.integers(1, 128, size=(3, 12), dtype=np.int64)
+    mask = np.ones((3, 12), dtype=np.int64)
+    mask[0, :5] = 0  # left padding
+    mask[1, 3:7] = 0  # a hole
+    batch = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+    expected = torch_predictor(model)(batch)["logits"]
+    np.testing.assert_allclose(ort_predictor(fused.path)(batch)["logits"], expected, atol=1e-5)

@@ -13,6 +13,7 @@ from harness.export.onnx import ExportedModel, export_onnx
 from harness.runtimes import ort_runtime
 from harness.runtimes.base import (
     BACKENDS,
+    ArtifactKind,
     CudaUnavailableError,
     ProviderUnavailableError,
     RuntimeName,
@@ -74,7 +75,7 @@ def test_registry_covers_every_runtime_name_and_its_loaders_resolve() -> None:
             module, _, function = target.partition(":")
             assert callable(getattr(importlib.import_module(module), function)), target
         for variant in backend.variants:
-            assert backend.artifact_of(variant) in ("module", "onnx", "onnx-fused")
+            assert backend.artifact_of(variant) in get_args(ArtifactKind)
 
 
 @pytest.mark.slow  # exports a graph
@@ -199,17 +200,21 @@ def test_torch_cuda_variants_match_cpu(pruned, variant, dtype) -> None:
 
 @pytest.mark.gpu
 @pytest.mark.parametrize("variant", ["iobinding", "cuda_graph"])
-def test_ort_cuda_variants_match_torch(pruned, variant, tmp_path) -> None:
+@pytest.mark.parametrize("dtype", ["float32", "float16"])
+def test_ort_cuda_variants_match_torch(pruned, variant, dtype) -> None:
+    from harness.export.fp16 import to_fp16
+    from harness.export.static import static_shape_graph
+
     model, exported = pruned
     batch = dummy_batch(2, 16, vocab_size=128, pad_last_rows=1)
     expected = load_runtime(RuntimeSpec("torch"), model).run(batch)["logits"]
-    spec = RuntimeSpec("onnxruntime", "cuda", variant=variant)
-    runtime = load_runtime(spec, exported)
+    graph = to_fp16(exported, model) if dtype == "float16" else exported
+    if variant == "cuda_graph":  # a CUDA graph runs a graph with every axis fixed
+        graph = static_shape_graph(graph, 2, 16)
+    runtime = load_runtime(RuntimeSpec("onnxruntime", "cuda", dtype, variant), graph)
     assert runtime.session.get_providers()[0] == "CUDAExecutionProvider"
+    options = runtime.session.get_provider_options()["CUDAExecutionProvider"]
+    assert options["use_tf32"] == "0"
     for _ in range(3):  # ORT captures its CUDA graph after warm-up runs; replays must match
-        np.testing.assert_allclose(runtime.run(batch)["logits"], expected, atol=1e-4)
-    exported16 = export_onnx(model, tmp_path, fp16=True, sample_batch_sizes=(2,), seq_lens=(8,))
-    runtime16 = load_runtime(
-        RuntimeSpec("onnxruntime", "cuda", "float16", spec.variant), exported16
-    )
-    np.testing.assert_allclose(runtime16.run(batch)["logits"], expected, atol=1e-2)
+        got = runtime.run(batch)["logits"]
+        np.testing.assert_allclose(got, expected, atol=1e-2 if dtype == "float16" else 1e-4)

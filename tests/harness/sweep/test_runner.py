@@ -61,14 +61,22 @@ def test_smoke_sweep_runs_every_stage(tmp_path: Path):
     stored = {(p.method, p.target_flops_ratio): p for p in run.points}
     logged = json.loads(logs[0].read_text())
     key = (logged["method"], logged["target_flops_ratio"])
-    assert {**logged, "metric_name": None, "metric_value": None} == {
+    metric = dict.fromkeys(("metric_name", "metric_value", "metric_source"))
+    assert {**logged, **metric, "metrics_by_runtime": {}} == {
         **dataclasses.asdict(stored[key]),
-        "metric_name": None,
-        "metric_value": None,
+        **metric,
+        "metrics_by_runtime": {},
     }
     assert logged["method_config"]["target_flops_ratio"] == logged["target_flops_ratio"]
     # every timing group left the machine state before and after it in its rows
     assert all(m.state_before and m.state_after for m in run.measurements)
+    # every backend timed the same padded inputs, and each row says so
+    assert {(m.pad_last_rows, m.padded_token_fraction) for m in run.measurements} == {(1, 0.25)}
+    # each row carries the metric its own runtime scored
+    assert {m.metric_source for m in run.measurements} == {
+        "torch-cpu-float32-eager",
+        "onnxruntime-cpu-float32-default",
+    }
 
 
 def test_interrupted_sweep_resumes_without_losing_or_redoing_points(tmp_path: Path):

@@ -1,0 +1,68 @@
+"""Figures of prune points (what a pruned model kept and scored, whatever runtime timed it):
+the task metric vs kept FLOPs, one line per method with the dense point on each, and the
+attention heads and FFN neurons kept per layer.
+
+Takes a points frame (`harness.results.frame.points_frame`) and returns matplotlib Figures;
+never reads files or saves (`plots` does), never uses pyplot.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+from harness.report.columns import with_dense_in_every_method
+from harness.report.table import point_sorted
+from harness.results.keys import DENSE_METHOD
+
+log = logging.getLogger(__name__)
+
+
+def _metric_name(points: pd.DataFrame) -> str:
+    names = points["metric_name"].dropna()
+    return str(names.iloc[0]) if len(names) else "metric"
+
+
+def metric_figure(points: pd.DataFrame, title: str) -> Figure:
+    """Task metric vs achieved kept-FLOPs ratio (falling to the right), one line per method;
+    the dense point joins every line and is starred. Points must be scored."""
+    fig = Figure(figsize=(6.4, 4.6), layout="tight")
+    ax = fig.subplots()
+    for method, line in with_dense_in_every_method(points).groupby("series", sort=True):
+        line = line.sort_values("achieved_flops_ratio", kind="stable")
+        x, y = line["achieved_flops_ratio"].to_numpy(), line["metric_value"].to_numpy()
+        ax.plot(x, y, marker="o", label=method)
+    dense = points[points["method"].eq(DENSE_METHOD)]
+    if len(dense):
+        x, y = dense["achieved_flops_ratio"].to_numpy(), dense["metric_value"].to_numpy()
+        ax.scatter(x, y, marker="*", s=160, c="k", zorder=5)
+    ax.set_xlabel("kept FLOPs ratio (achieved, kept/original)")
+    ax.set_ylabel(_metric_name(points))
+    ax.set_title(title)
+    ax.invert_xaxis()
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small")
+    return fig
+
+
+def kept_figure(points: pd.DataFrame, title: str) -> Figure:
+    """Heads (left) and FFN neurons (right) kept per layer, one line per point labelled
+    `<method> <target ratio>`, dense first. Points must have per-layer counts."""
+    fig = Figure(figsize=(12.8, 4.6), layout="tight")
+    fig.suptitle(title)
+    heads_ax, neurons_ax = fig.subplots(1, 2)
+    for point in point_sorted(points).itertuples(index=False):
+        label = f"{point.method} {point.target_flops_ratio:g}"
+        layers = range(len(point.heads_per_layer))
+        heads_ax.plot(layers, point.heads_per_layer, marker="o", label=label)
+        neurons_ax.plot(layers, point.neurons_per_layer, marker="o", label=label)
+    for ax, what in ((heads_ax, "attention heads kept"), (neurons_ax, "FFN neurons kept")):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_xlabel("layer")
+        ax.set_ylabel(what)
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize="small")
+    return fig
