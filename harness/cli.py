@@ -12,7 +12,6 @@ import contextlib
 import logging
 import signal
 import sys
-import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -32,7 +31,7 @@ from harness.errors import (
 )
 from harness.gate import command as gate_command
 from harness.report import command as report_command
-from harness.results.atomic_files import storage_cause, storage_error
+from harness.results.atomic_files import check_writable_folder, storage_cause, storage_error
 
 log = logging.getLogger(__name__)
 
@@ -114,27 +113,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _config(args: argparse.Namespace) -> BenchmarkConfig:
     return apply_overrides(load_config(args.config), args.overrides)
-
-
-def check_writable_folder(folder: Path) -> None:
-    """UsageError unless `folder` exists as a writable folder or could be created (no side
-    effects beyond a probe file that is deleted at once)."""
-    existing = folder
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    if not existing.is_dir():
-        raise UsageError(
-            f"output folder {str(folder)!r}: {str(existing)!r} is not a folder; choose "
-            "another folder or move the file away"
-        )
-    try:
-        with tempfile.TemporaryFile(dir=existing):
-            pass
-    except OSError as error:
-        raise UsageError(
-            f"output folder {str(folder)!r} is not writable ({error.strerror}); choose a "
-            "writable folder or fix its permissions"
-        ) from error
 
 
 def _write(text: str) -> None:

@@ -100,7 +100,7 @@ def _plan(args: argparse.Namespace) -> int:
 
 
 def _merge(args: argparse.Namespace) -> int:
-    from harness.cli import check_writable_folder
+    from harness.results.atomic_files import check_writable_folder
     from harness.results.frame import run_files
     from harness.results.merge import describe_merge, merge_runs, write_merged
     from harness.results.merge_plan import parse_preference

@@ -94,11 +94,11 @@ def _check_paths(args: argparse.Namespace) -> None:
 
 def run_command(args: argparse.Namespace) -> int:
     """Handler of `kprune-bench gate`; returns the exit code."""
-    from harness.cli import check_writable_folder
     from harness.config.load import apply_overrides, load_config
     from harness.gate.markdown import error_annotations, step_summary
     from harness.gate.outputs import write_outputs
     from harness.gate.run import GateRequest, run_gate
+    from harness.results.atomic_files import check_writable_folder
 
     _check_paths(args)
     check_writable_folder(args.out)

@@ -68,7 +68,7 @@ def _run_child(job_path: Path, result_path: Path, env: dict[str, str], timeout_s
         )
     except subprocess.TimeoutExpired as error:
         raise IsolatedTimingError(
-            f"timing child ran past {timeout_s:.0f} s and was killed; raise "
+            f"timing child ran past {timeout_s:g} s and was killed; raise "
             "isolated_timeout_s or time fewer trials per group"
         ) from error
     if done.returncode != 0 or not result_path.exists():

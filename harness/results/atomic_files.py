@@ -154,3 +154,37 @@ def create_numbered(folder: Path, name_for: Callable[[int], str], text: str) -> 
                 number += 1
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def check_writable_folder(
+    folder: Path, label: str = "output folder", min_free_bytes: int = 0
+) -> int:
+    """Free bytes of `folder`'s filesystem; UsageError unless `folder` is (or can be created as)
+    a writable folder with at least `min_free_bytes` free. Creates nothing beyond a probe file
+    it deletes at once."""
+    import shutil
+    import tempfile
+
+    existing = Path(folder)
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise UsageError(
+            f"{label} {str(folder)!r}: {str(existing)!r} is a file, not a folder; choose "
+            "another folder or move the file away"
+        )
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as error:
+        raise UsageError(
+            f"{label} {str(folder)!r} is not writable ({error.strerror}); choose a writable "
+            "folder or fix its permissions"
+        ) from error
+    free = shutil.disk_usage(existing).free
+    if free < min_free_bytes:
+        raise UsageError(
+            f"{label} {str(folder)!r}: only {free / 2**20:.1f} MiB free on its filesystem "
+            f"(this needs {min_free_bytes // 2**20} MiB); free space or choose another folder"
+        )
+    return free

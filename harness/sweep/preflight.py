@@ -11,8 +11,6 @@ headers and task files; never loads model weights, trains, prunes or times.
 from __future__ import annotations
 
 import logging
-import shutil
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -21,6 +19,7 @@ from harness.data.assets import ASSETS, locate_asset
 from harness.data.tasks import TOKENIZER_FALLBACKS, TaskKind, glue, load_task
 from harness.errors import ConfigError, UsageError
 from harness.models.checkpoint import CheckpointFacts, ModelLoadError, checkpoint_facts
+from harness.results.atomic_files import check_writable_folder
 
 log = logging.getLogger(__name__)
 
@@ -35,30 +34,9 @@ class PreflightError(UsageError):
 
 
 def check_folder(label: str, folder: Path) -> str:
-    """PreflightError unless `folder` is (or can be created as) a writable folder with free
-    space; creates nothing beyond a probe file it deletes at once."""
-    existing = folder
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    if not existing.is_dir():
-        raise PreflightError(
-            f"{label} {str(folder)!r}: {str(existing)!r} is a file, not a folder; choose "
-            "another folder or move the file away"
-        )
-    try:
-        with tempfile.TemporaryFile(dir=existing):
-            pass
-    except OSError as error:
-        raise PreflightError(
-            f"{label} {str(folder)!r} is not writable ({error.strerror}); choose a writable "
-            "folder or fix its permissions"
-        ) from error
-    free = shutil.disk_usage(existing).free
-    if free < MIN_FREE_BYTES:
-        raise PreflightError(
-            f"{label} {str(folder)!r}: only {free / 2**20:.1f} MiB free on its filesystem "
-            f"(a sweep needs {MIN_FREE_BYTES // 2**20} MiB); free space or choose another folder"
-        )
+    """UsageError unless `folder` is (or can be created as) a writable folder with free space;
+    creates nothing beyond a probe file it deletes at once."""
+    free = check_writable_folder(folder, label, MIN_FREE_BYTES)
     return f"{label}: {folder} (writable, {free / 2**30:.1f} GiB free)"
 
 

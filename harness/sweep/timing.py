@@ -22,12 +22,14 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
+from harness.errors import HarnessError
 from harness.export.device_parity import DeviceGates, needs_gate
 from harness.export.io_names import TIMED_PAD_LAST_ROWS, dummy_batch
 from harness.export.static import StaticShapeGraphs
 from harness.measure.clock import Timed, TimingResult
 from harness.measure.isolated import IsolatedJob, measure_isolated
 from harness.measure.survivors import Failure, describe, measure_survivors
+from harness.results.atomic_files import storage_cause
 from harness.results.environment import load_snapshot
 from harness.runtimes.base import load_runtime
 from harness.runtimes.torch_runtime import save_module
@@ -150,7 +152,7 @@ def _time_in_child(
         except Exception as error:  # this job's error; the others go to the child
             if stop_on_error:
                 raise
-            log.exception("%s could not be prepared; recorded, the others go on", key)
+            _log_failure(error, "%s could not be prepared; recorded, the others go on", key)
             failed[key] = Failure(describe(error))
     timing, limit = inputs.config.timing, inputs.config.isolated_timeout_s
     raw: Raw = {}
@@ -186,6 +188,12 @@ def _measure_group(
     return {t.key: _trial_timing(t, raw, state) for t in group}
 
 
+def _log_failure(error: BaseException, message: str, *args: object) -> None:
+    """A typed error is its own message (no traceback); anything else is a bug: keep its stack."""
+    typed = isinstance(error, HarnessError)
+    log.error(message + ": %s", *args, error, exc_info=None if typed else error)
+
+
 def time_trials(
     inputs: SweepInputs,
     subject: Subject,
@@ -214,9 +222,9 @@ def time_trials(
                 jobs = _jobs(subject, reference, group)
                 timings.update(_measure_group(inputs, jobs, group, artifacts, keep_going))
             except Exception as error:  # recorded per trial under keep-going, else re-raised
-                if not keep_going:
-                    raise
-                log.exception("timing %s/%s (threads %s) failed", backend, device, threads)
+                if not keep_going or storage_cause(error) is not None:
+                    raise  # a full disk or read-only folder stops the sweep: --resume continues
+                _log_failure(error, "timing %s/%s (threads %s) failed", backend, device, threads)
                 text = f"{type(error).__name__}: {error}"
                 timings.update({t.key: TrialTiming(None, text) for t in group})
             bar.update(len(group))

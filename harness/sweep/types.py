@@ -16,7 +16,7 @@ from harness.config.schema import BenchmarkConfig
 from harness.data.tasks.base import TaskData
 from harness.measure.clock import TimingResult
 from harness.results.keys import DENSE_METHOD, point_key, trial_key
-from harness.results.records import PrunePoint
+from harness.results.records import Measurement, PrunePoint
 from harness.runtimes.base import ArtifactKind, RuntimeSpec
 
 ArtifactKey = tuple[ArtifactKind, str]
@@ -120,3 +120,7 @@ class TrialTiming:
     state_after: dict[str, Any] | None = None
     pad_last_rows: int | None = None
     """Rows of the timed batch whose second half is padding (the same for every backend)."""
+
+
+Outcome = tuple[PrunePoint, list[Measurement]] | BaseException
+"""A finished point's record and rows, or the error that stopped it (policy: `sweep.run`)."""

@@ -49,7 +49,7 @@ def test_unwritable_output_folder_exits_2(tmp_path: Path, capsys):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder", encoding="utf-8")
     assert main(["-q", "sweep", "smoke", "--dry-run", "--out", str(blocker / "results")]) == 2
-    assert "is not a folder" in capsys.readouterr().err
+    assert "is a file, not a folder" in capsys.readouterr().err
 
 
 def test_argparse_errors_exit_2(capsys):

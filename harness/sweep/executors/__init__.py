@@ -10,15 +10,11 @@ from pathlib import Path
 
 from harness.config.schema import BenchmarkConfig
 from harness.errors import UsageError
-from harness.results.records import Measurement, PrunePoint
 from harness.results.session import RunSession
-from harness.sweep.types import Point, Trial
+from harness.sweep.types import Outcome, Point, Trial
 
 DEFAULT = "local"
 NAMES = ("local", "ray")
-
-Outcome = tuple[PrunePoint, list[Measurement]] | BaseException
-"""A finished point's record and rows, or the error that stopped it (policy: `sweep.run`)."""
 
 
 def check(name: str, config: BenchmarkConfig) -> None:

@@ -26,9 +26,8 @@ from harness.errors import UsageError
 from harness.results.keys import DENSE_METHOD
 from harness.results.session import RunSession
 from harness.sweep import rows
-from harness.sweep.executors import Outcome
 from harness.sweep.executors.ray_tasks import TimedPoint, prune_point, time_point
-from harness.sweep.types import Point, Trial
+from harness.sweep.types import Outcome, Point, Trial
 
 log = logging.getLogger(__name__)
 

@@ -96,6 +96,16 @@ def test_improved_only_fails_under_ratchet_and_another_cpu_only_warns(fresh, tmp
     assert code == 0 and all("Some Other CPU" in c["reason"] for c in _speedups(doc))
 
 
+def test_a_gate_run_file_is_a_candidate_too(fresh, tmp_path):
+    """gate_run.json names the sweep run it re-timed, so its artifacts are found."""
+    out = tmp_path / "out"
+    args = ["-q", "--no-progress", "gate", "smoke", *FAST, "--out", str(out)]
+    code = main([*args, "--candidate", str(fresh / "gate_run.json")])
+    doc = json.loads((out / "gate.json").read_text())
+    assert code == 0 and len(_speedups(doc)) == 4
+    assert all(c["verdict"] == "WARN" and c["numbers"]["rounds"] >= 4 for c in _speedups(doc))
+
+
 def test_missing_artifacts_exit_3(fresh, tmp_path):
     empty = tmp_path / "empty_artifacts"
     empty.mkdir()
