@@ -24,7 +24,7 @@ from harness.gate.evidence import Side, read_side, side_from_run
 from harness.gate.outcome import Check, GateOutcome
 from harness.gate.retime import Retimer
 from harness.results.environment import collect_environment
-from harness.results.records import read_run, save_run
+from harness.results.records import BenchmarkRun, read_run, save_run
 
 log = logging.getLogger(__name__)
 
@@ -73,14 +73,22 @@ def _fresh_sweep(request: GateRequest) -> Path:
     return path
 
 
+def _swept_run(run_path: Path, run: BenchmarkRun) -> tuple[Path, BenchmarkRun]:
+    """The sweep run whose artifacts hold the models: `run` itself, or for a gate_run.json the
+    run it re-timed (named in its environment), when that file is still there."""
+    source = Path(str((run.environment.get("gate") or {}).get("source") or ""))
+    if source.name and source != run_path and source.is_file():
+        return source, read_run(source)
+    return run_path, run
+
+
 def _retimer(run_path: Path, request: GateRequest, planted: float) -> Retimer:
     run = read_run(run_path)
     root = request.artifacts
     if root is None and request.candidate is None:
         root = request.out / "candidate" / "bench_artifacts"
-    return Retimer(
-        run, artifacts_folder(run_path, run, root), request.config.gate, planted_ratio=planted
-    )
+    folder = artifacts_folder(*_swept_run(run_path, run), root)
+    return Retimer(run, folder, request.config.gate, planted_ratio=planted)
 
 
 def _ab_baseline(request: GateRequest, environment: dict[str, Any]) -> Side:
