@@ -240,6 +240,12 @@ class EncoderAccess:
         """Task outputs from final hidden states: logits [B, C], or [B, T, 2] start/end for QA."""
         return _HEAD_FORWARD[self.head_kind](self.model, self.base, hidden)
 
+    @property
+    def head_reads_first_position(self) -> bool:
+        """True when the head reads only position 0 of each sequence (CLS pooling, DistilBERT,
+        RoBERTa-style heads); extractive QA reads every position, padding included."""
+        return self.head_kind != "qa"
+
     def task_kind(self) -> str:
         """classification, regression or qa, read from the head and the config."""
         if self.head_kind == "qa":

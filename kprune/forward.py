@@ -1,6 +1,7 @@
 """Functional encoder forward, one sublayer at a time (numbering: kprune.sublayer), through an
 `EncoderAccess`, with optional per-feature gates on each output projection's input (per context
-dim for MHA, per neuron for FFN). Used by calibration passes and tests; it never changes weights.
+dim for MHA, per neuron for FFN). Activations are padded or packed as their `TokenLayout` says.
+Used by calibration passes and tests; it never changes weights.
 """
 
 from __future__ import annotations
@@ -13,31 +14,26 @@ from torch import nn
 
 from kprune.arch import EncoderAccess
 from kprune.sublayer import Sublayer, sublayer_count
-
-
-def additive_mask(attention_mask: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
-    """[B, T] 1/0 mask -> [B, 1, 1, T] additive mask (0 for tokens, dtype-min for padding)."""
-    mask = attention_mask[:, None, None, :].to(dtype)
-    return (1.0 - mask) * torch.finfo(dtype).min
+from kprune.tokens import TokenLayout
 
 
 def attention_context(
-    access: EncoderAccess, layer: int, x: torch.Tensor, add_mask: torch.Tensor
+    access: EncoderAccess, layer: int, x: torch.Tensor, layout: TokenLayout
 ) -> torch.Tensor:
-    """Concatenated head contexts [B, T, heads·d_h]: the input of the output projection."""
-    batch, seq, _ = x.shape
+    """Concatenated head contexts (heads·d_h per token): the input of the output projection."""
     heads = access.num_heads(layer)
     if heads == 0:
-        return x.new_zeros(batch, seq, 0)
-    d_h = access.head_size
+        return x.new_zeros(*x.shape[:-1], 0)
+    d_h, batch, seq = access.head_size, layout.batch, layout.seq
 
     def split(role: str) -> torch.Tensor:
-        return access.module(layer, role)(x).view(batch, seq, heads, d_h).transpose(1, 2)
+        projected = layout.padded(access.module(layer, role)(x))
+        return projected.view(batch, seq, heads, d_h).transpose(1, 2)
 
     ctx = F.scaled_dot_product_attention(
-        split("query"), split("key"), split("value"), attn_mask=add_mask, scale=d_h**-0.5
+        split("query"), split("key"), split("value"), attn_mask=layout.add_mask, scale=d_h**-0.5
     )
-    return ctx.transpose(1, 2).reshape(batch, seq, heads * d_h)
+    return layout.arrange(ctx.transpose(1, 2).reshape(batch, seq, heads * d_h))
 
 
 def ffn_activations(access: EncoderAccess, layer: int, x: torch.Tensor) -> torch.Tensor:
@@ -49,9 +45,10 @@ def ffn_activations(access: EncoderAccess, layer: int, x: torch.Tensor) -> torch
 
 @dataclass
 class SublayerOutput:
-    features: torch.Tensor  # input of the output projection (after the gate), [B, T, units]
-    pre_norm: torch.Tensor  # x + sublayer(x): the LayerNorm's input, [B, T, d]
-    output: torch.Tensor  # LayerNorm(pre_norm): the next sublayer's input, [B, T, d]
+    # shapes per the layout: [B, T, c] padded, [N, c] packed
+    features: torch.Tensor  # input of the output projection (after the gate), c = units
+    pre_norm: torch.Tensor  # x + sublayer(x): the LayerNorm's input, c = d
+    output: torch.Tensor  # LayerNorm(pre_norm): the next sublayer's input, c = d
 
 
 def output_projection(access: EncoderAccess, index: int) -> nn.Linear:
@@ -79,16 +76,16 @@ def sublayer_forward(
     access: EncoderAccess,
     index: int,
     x: torch.Tensor,
-    add_mask: torch.Tensor,
+    layout: TokenLayout,
     gate: torch.Tensor | None = None,
 ) -> SublayerOutput:
-    """Run sublayer ``index`` on its input ``x`` [B, T, d]."""
+    """Run sublayer ``index`` on its input ``x`` (arranged as ``layout`` says)."""
     sub = Sublayer(index)
     if sub.is_ffn:
         feats = ffn_activations(access, sub.layer, x)
         norm = access.ffn_norm(sub.layer)
     else:
-        feats = attention_context(access, sub.layer, x, add_mask)
+        feats = attention_context(access, sub.layer, x, layout)
         norm = access.attn_norm(sub.layer)
     if gate is not None:
         feats = feats * gate
@@ -105,19 +102,49 @@ def forward_from(
     access: EncoderAccess,
     start: int,
     x: torch.Tensor,
-    add_mask: torch.Tensor,
+    layout: TokenLayout,
     gates: dict[int, torch.Tensor] | None = None,
     keep_features: bool = False,
 ) -> tuple[torch.Tensor, dict[int, torch.Tensor]]:
-    """Run sublayers start..2L-1 and the task head; returns (head output, features by sublayer)."""
+    """Run sublayers start..2L-1 and the task head; returns (head output, features by sublayer).
+
+    On a packed layout the head reads position 0 only (kprune.tokens.can_pack), so the last
+    sublayer (an FFN) is differentiated on those rows alone: `_last_ffn_for_head`."""
     features: dict[int, torch.Tensor] = {}
-    for index in range(start, sublayer_count(len(access.layers))):
+    last = sublayer_count(len(access.layers)) - 1
+    for index in range(start, last + 1):
         gate = gates.get(index) if gates else None
-        out = sublayer_forward(access, index, x, add_mask, gate)
+        if index == last and layout.packed:
+            out = _last_ffn_for_head(access, index, x, layout, gate)
+        else:
+            out = sublayer_forward(access, index, x, layout, gate)
         if keep_features:
             features[index] = out.features
         x = out.output
-    return access.head(x), features
+    head_input = x[:, None, :] if layout.packed else x  # packed: already position 0, [B, d]
+    return access.head(head_input), features
+
+
+def _last_ffn_for_head(
+    access: EncoderAccess,
+    index: int,
+    x: torch.Tensor,
+    layout: TokenLayout,
+    gate: torch.Tensor | None,
+) -> SublayerOutput:
+    """The last FFN for a head that reads position 0: features of every token (without a
+    gradient: knowledge reads their values), output and gradient path on position 0 only.
+
+    The loss depends on no other row of this sublayer's output, so the gradients are those of
+    the full computation; its second linear and its backward run on B rows instead of N.
+    Returns pre_norm and output as [B, d] (position 0 of each sequence).
+    """
+    with torch.no_grad():
+        features = ffn_activations(access, Sublayer(index).layer, x)
+        if gate is not None:
+            features = features * gate
+    head_rows = sublayer_forward(access, index, layout.first(x), layout, gate)
+    return SublayerOutput(features, head_rows.pre_norm, head_rows.output)
 
 
 def model_outputs(
@@ -127,8 +154,8 @@ def model_outputs(
 ) -> torch.Tensor:
     """Whole-model functional forward (embeddings -> encoder -> head) with optional gates."""
     x = access.embed(batch)
-    add_mask = additive_mask(batch["attention_mask"], x.dtype)
-    out, _ = forward_from(access, 0, x, add_mask, gates)
+    layout = TokenLayout(batch["attention_mask"], x.dtype, packed=False)
+    out, _ = forward_from(access, 0, x, layout, gates)
     return out
 
 

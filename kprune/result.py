@@ -4,7 +4,7 @@ builder of a log entry. Data only: nothing here prunes, measures or times anythi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -32,6 +32,8 @@ class SublayerLog:
     seconds: float
     predictive_total: float  # Σ over the target's units of P (λ-free, per sequence)
     representational_total: float  # Σ over the target's units of R (λ-free, per token)
+    # wall seconds of this step per phase (kprune.phase_timer): where `seconds` went
+    phase_seconds: dict[str, float] = field(default_factory=dict)
 
 
 def sublayer_log(
@@ -46,6 +48,7 @@ def sublayer_log(
     seconds: float = 0.0,
     predictive_total: float = 0.0,
     representational_total: float = 0.0,
+    phase_seconds: dict[str, float] | None = None,
 ) -> SublayerLog:
     """The log entry of sublayer ``index`` whose units ``keep`` [units] bool were decided."""
     sub = Sublayer(index)
@@ -63,6 +66,7 @@ def sublayer_log(
         seconds=seconds,
         predictive_total=predictive_total,
         representational_total=representational_total,
+        phase_seconds=dict(phase_seconds or {}),
     )
 
 

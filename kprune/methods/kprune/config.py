@@ -35,6 +35,12 @@ class KpruneConfig(BudgetFields):
     """Loss for predictive knowledge; auto reads it from the model's head and num_labels."""
     cache_inputs: bool = True
     """Cache each target sublayer's input (fast path); False re-runs the full model every step."""
+    pack_tokens: bool = True
+    """Compute on real tokens only (kprune.tokens), padding only inside attention, and run the
+    last FFN's gradient path on the rows the head reads; False computes on padded batches as the
+    reference code does. Batches keep their sequences either way. Applies where it is exact: heads
+    that read position 0 on right-padded batches (an extractive-QA head reads every position,
+    padding included, so QA batches and left-padded batches stay padded)."""
     ridge_ratio: float = 1e-6
     """Ridge added (times mean diagonal of the Gram matrix) when Cholesky fails."""
 

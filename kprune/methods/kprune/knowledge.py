@@ -37,15 +37,15 @@ class KnowledgeAccumulator:
         self,
         grads: dict[int, torch.Tensor],
         features: dict[int, torch.Tensor],
-        token_mask: torch.Tensor,
         batch_size: int,
     ) -> None:
-        """Add one batch: ``grads[j]`` = d loss / d gate_j; ``features[j]`` = [B, T, dims]."""
+        """Add one batch: ``grads[j]`` = d loss / d gate_j; ``features[j]`` = [N_tok, dims], the
+        batch's real-token rows."""
         d_h = self.access.head_size
+        tokens = 0
         for index, feats in features.items():
-            energy = (
-                feats.detach()[token_mask].float().pow(2).sum(dim=0) * self._weight_energy[index]
-            )
+            tokens = int(feats.shape[0])
+            energy = feats.detach().float().pow(2).sum(dim=0) * self._weight_energy[index]
             pred = 0.5 * grads[index].detach().float().pow(2)
             rep_unit, pred_unit = _per_unit(energy, index, d_h), _per_unit(pred, index, d_h)
             if index in self.predictive:
@@ -55,7 +55,7 @@ class KnowledgeAccumulator:
                 self.predictive[index] = pred_unit
                 self.representational[index] = rep_unit
         self.sequences += batch_size
-        self.tokens += int(token_mask.sum())
+        self.tokens += tokens
 
     def scores(
         self,

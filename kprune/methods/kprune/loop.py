@@ -79,9 +79,12 @@ class _KpruneRun:
     def step(self, index: int) -> SublayerLog:
         started = time.perf_counter()
         step = self.passes.measure(index)
-        keep = self._decide(index, step)
-        outcome = self._tune(index, keep, step)
-        self._cut(index, keep, outcome)
+        with step.timer.phase("search"):
+            keep = self._decide(index, step)
+        with step.timer.phase("solve"):
+            outcome = self._tune(index, keep, step)
+        with step.timer.phase("cut"):
+            self._cut(index, keep, outcome)
         knowledge = step.knowledge
         return sublayer_log(
             index,
@@ -95,6 +98,7 @@ class _KpruneRun:
             predictive_total=float(knowledge.predictive[index].sum()) / knowledge.sequences,
             representational_total=float(knowledge.representational[index].sum())
             / knowledge.tokens,
+            phase_seconds=step.timer.seconds,
         )
 
 

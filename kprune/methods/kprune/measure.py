@@ -4,7 +4,8 @@ sublayer, run the gated student from k to the head forward and backward, and acc
 
 Fast path: sublayers below k are final, so the student's input to sublayer k is cached over the
 calibration set. The teacher advances one sublayer per step from its own cache (no 2L stored
-teacher outputs).
+teacher outputs). With `pack_tokens` the cached activations hold real tokens only (kprune.tokens):
+each batch keeps its sequences, so the batch-level Fisher of the predictive term is unchanged.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import torch
 from kprune.arch import EncoderAccess
 from kprune.calibration import PreparedBatch
 from kprune.forward import (
-    additive_mask,
     forward_from,
     gate_gradients,
     gradient_gates,
@@ -27,6 +27,8 @@ from kprune.gram import GramAccumulator
 from kprune.methods.kprune.config import KpruneConfig
 from kprune.methods.kprune.knowledge import KnowledgeAccumulator
 from kprune.methods.kprune.losses import TASK_LOSSES, TaskLoss
+from kprune.phase_timer import PhaseTimer
+from kprune.tokens import TokenLayout, can_pack
 
 
 @dataclass
@@ -34,7 +36,12 @@ class Step:
     """Statistics gathered in one pass over the calibration set for target sublayer k."""
 
     knowledge: KnowledgeAccumulator
+    timer: PhaseTimer
     gram: GramAccumulator = field(default_factory=GramAccumulator)
+
+
+def _device_sync(device: str):  # type: ignore[no-untyped-def]
+    return torch.cuda.synchronize if device.startswith("cuda") else None
 
 
 class KnowledgePass:
@@ -50,45 +57,65 @@ class KnowledgePass:
         self.teacher, self.student, self.batches, self.config = teacher, student, batches, config
         kind = config.task if config.task != "auto" else student.task_kind()
         self.loss: TaskLoss = TASK_LOSSES[kind]
+        self.sync = _device_sync(config.device)
         with torch.no_grad():
             embedded = [student.embed(b.inputs) for b in batches]
-        self.masks_add = [
-            additive_mask(b.inputs["attention_mask"], e.dtype) for b, e in zip(batches, embedded)
+        first_only = student.head_reads_first_position
+        self.layouts = [
+            TokenLayout(
+                b.inputs["attention_mask"],
+                e.dtype,
+                packed=config.pack_tokens and can_pack(b.inputs["attention_mask"], first_only),
+            )
+            for b, e in zip(batches, embedded)
         ]
-        self.student_x = embedded if config.cache_inputs else []
-        self.teacher_x = list(embedded)
+        arranged = [layout.arrange(e) for layout, e in zip(self.layouts, embedded)]
+        self.student_x = arranged if config.cache_inputs else []
+        self.teacher_x = list(arranged)
         self.soft_targets: list[torch.Tensor | None] = [None] * len(batches)
 
     def _student_input(self, position: int, index: int) -> torch.Tensor:
         if self.config.cache_inputs:
             return self.student_x[position]
         # Reference behaviour: a full pass from the embeddings every step.
+        layout = self.layouts[position]
         with torch.no_grad():
-            x = self.student.embed(self.batches[position].inputs)
+            x = layout.arrange(self.student.embed(self.batches[position].inputs))
             for j in range(index):
-                x = sublayer_forward(self.student, j, x, self.masks_add[position]).output
+                x = sublayer_forward(self.student, j, x, layout).output
         return x
 
     def measure(self, index: int) -> Step:
         """One pass over the calibration set for target sublayer ``index``."""
-        step = Step(KnowledgeAccumulator(self.student, index))
-        temperature = self.config.temperature
+        step = Step(KnowledgeAccumulator(self.student, index), PhaseTimer(self.sync))
+        phase, temperature = step.timer.phase, self.config.temperature
         for position, batch in enumerate(self.batches):
-            x_s, mask = self._student_input(position, index), self.masks_add[position]
-            with torch.no_grad():
-                teacher_out = sublayer_forward(self.teacher, index, self.teacher_x[position], mask)
+            layout = self.layouts[position]
+            with phase("student_input"):
+                x_s = self._student_input(position, index)
+            with phase("teacher"), torch.no_grad():
+                teacher_out = sublayer_forward(
+                    self.teacher, index, self.teacher_x[position], layout
+                )
             gates = gradient_gates(self.student, index, self.config.device)
             with torch.enable_grad():
-                out, feats = forward_from(self.student, index, x_s, mask, gates, keep_features=True)
-                soft = self.soft_targets[position]
-                if soft is None:  # k = 0: the student is the teacher
-                    soft = self.soft_targets[position] = self.loss.target(out, temperature)
-                loss = self.loss.loss(out, soft, temperature)
-                grads = gate_gradients(loss, gates)
-            step.knowledge.add(grads, feats, batch.token_mask, batch.size)
+                with phase("forward"):
+                    out, feats = forward_from(
+                        self.student, index, x_s, layout, gates, keep_features=True
+                    )
+                    soft = self.soft_targets[position]
+                    if soft is None:  # k = 0: the student is the teacher
+                        soft = self.soft_targets[position] = self.loss.target(out, temperature)
+                    loss = self.loss.loss(out, soft, temperature)
+                with phase("backward"):
+                    grads = gate_gradients(loss, gates)
+            with phase("knowledge"):
+                rows = {j: layout.rows(f.detach()) for j, f in feats.items()}
+                step.knowledge.add(grads, rows, batch.size)
             if self.config.tune_weights:
-                target = teacher_out.pre_norm - x_s - output_bias(self.student, index)
-                step.gram.add(feats[index].detach()[batch.token_mask], target[batch.token_mask])
+                with phase("gram"):
+                    target = teacher_out.pre_norm - x_s - output_bias(self.student, index)
+                    step.gram.add(rows[index], layout.rows(target))
             self.teacher_x[position] = teacher_out.output
         return step
 
@@ -99,5 +126,5 @@ class KnowledgePass:
         with torch.no_grad():
             for position, x in enumerate(self.student_x):
                 self.student_x[position] = sublayer_forward(
-                    self.student, index, x, self.masks_add[position]
+                    self.student, index, x, self.layouts[position]
                 ).output

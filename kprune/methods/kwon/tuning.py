@@ -24,9 +24,10 @@ import torch
 
 from kprune.arch import EncoderAccess
 from kprune.calibration import PreparedBatch
-from kprune.forward import additive_mask, output_bias, output_projection, sublayer_forward
+from kprune.forward import output_bias, output_projection, sublayer_forward
 from kprune.gram import GramAccumulator
 from kprune.sublayer import Sublayer, feature_gate, kept_features, sublayer_count
+from kprune.tokens import TokenLayout
 
 log = logging.getLogger(__name__)
 
@@ -107,8 +108,10 @@ class LayerwiseTuner:
         self.cls_only_last_ffn = cls_only_last_ffn
         with torch.no_grad():
             embedded = [access.embed(b.inputs) for b in batches]
-        self.add_masks = [
-            additive_mask(b.inputs["attention_mask"], e.dtype) for b, e in zip(batches, embedded)
+        # padded: the CLS-only rows of the last FFN are picked by position
+        self.layouts = [
+            TokenLayout(b.inputs["attention_mask"], e.dtype, packed=False)
+            for b, e in zip(batches, embedded)
         ]
         self.student_x = embedded
         self.teacher_x = list(embedded)
@@ -125,11 +128,11 @@ class LayerwiseTuner:
     def _accumulate(self, index: int, gate: torch.Tensor, dims: torch.Tensor) -> GramAccumulator:
         stats = GramAccumulator()
         for position, batch in enumerate(self.batches):
-            mask = self.add_masks[position]
-            teacher = sublayer_forward(self.access, index, self.teacher_x[position], mask)
+            layout = self.layouts[position]
+            teacher = sublayer_forward(self.access, index, self.teacher_x[position], layout)
             if dims.numel():
                 x_s = self.student_x[position]
-                student = sublayer_forward(self.access, index, x_s, mask, gate)
+                student = sublayer_forward(self.access, index, x_s, layout, gate)
                 target = teacher.pre_norm - output_bias(self.access, index) - x_s
                 rows = self._rows(index, batch)
                 stats.add(student.features[rows][:, dims], target[rows])
@@ -139,7 +142,7 @@ class LayerwiseTuner:
     @torch.no_grad()
     def _advance_student(self, index: int, gate: torch.Tensor) -> None:
         for position, x in enumerate(self.student_x):
-            out = sublayer_forward(self.access, index, x, self.add_masks[position], gate)
+            out = sublayer_forward(self.access, index, x, self.layouts[position], gate)
             self.student_x[position] = out.output
 
     def tune(self, index: int, unit_gate: torch.Tensor) -> tuple[torch.Tensor, ScaleOutcome]:

@@ -1,0 +1,102 @@
+"""Packed activations (kprune.tokens): the same numbers as the padded computation on every real
+token, the same gate gradients, and the same Kprune masks; packing only where it is exact."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from kprune import KpruneConfig, prune
+from kprune.arch import EncoderAccess
+from kprune.forward import forward_from, gate_gradients, gradient_gates, sublayer_forward
+from kprune.methods.kprune.losses import TASK_LOSSES
+from kprune.tokens import TokenLayout, can_pack
+from tests.conftest import make_batches, tiny_model
+
+
+def _mask(lengths: list[int], seq: int) -> torch.Tensor:
+    return (torch.arange(seq)[None, :] < torch.tensor(lengths)[:, None]).long()
+
+
+def test_arrange_then_pad_is_the_identity_on_tokens_and_zero_on_padding():
+    mask = _mask([3, 1, 5], 5)
+    layout = TokenLayout(mask, torch.float32, packed=True)
+    padded = torch.randn(3, 5, 4)
+    packed = layout.arrange(padded)
+    assert packed.shape == (9, 4) and layout.num_tokens == 9
+    back = layout.padded(packed)
+    torch.testing.assert_close(back[mask.bool()], padded[mask.bool()], rtol=0, atol=0)
+    assert bool((back[~mask.bool()] == 0).all())
+    torch.testing.assert_close(layout.rows(packed), padded[mask.bool()], rtol=0, atol=0)
+    torch.testing.assert_close(layout.first(packed), padded[:, 0], rtol=0, atol=0)
+    # the padded layout's rows are the same real-token rows, in the same order
+    plain = TokenLayout(mask, torch.float32, packed=False)
+    torch.testing.assert_close(plain.rows(padded), packed, rtol=0, atol=0)
+
+
+def test_packing_is_only_offered_where_it_is_exact():
+    right, left = _mask([3, 2], 4), _mask([3, 2], 4).flip(1)
+    assert can_pack(right, head_reads_first_position=True)
+    assert not can_pack(right, head_reads_first_position=False)  # QA reads padding positions
+    assert not can_pack(left, head_reads_first_position=True)  # position 0 is padding
+    with pytest.raises(ValueError, match="position 0"):
+        TokenLayout(left, torch.float32, packed=True)
+    assert not EncoderAccess(tiny_model("qa")).head_reads_first_position
+    assert EncoderAccess(tiny_model("distilbert")).head_reads_first_position
+
+
+@pytest.mark.parametrize("index", [0, 1, 2, 3])
+def test_packed_sublayer_equals_padded_on_real_tokens(index):
+    access = EncoderAccess(tiny_model("bert"))
+    batch = make_batches(1)[0]
+    x = access.embed(batch).detach()
+    padded_layout = TokenLayout(batch["attention_mask"], x.dtype, packed=False)
+    packed_layout = TokenLayout(batch["attention_mask"], x.dtype, packed=True)
+    gate = torch.rand(gradient_gates(access, index, "cpu")[index].shape)
+    with torch.no_grad():
+        a = sublayer_forward(access, index, x, padded_layout, gate)
+        b = sublayer_forward(access, index, packed_layout.arrange(x), packed_layout, gate)
+    for field in ("features", "pre_norm", "output"):
+        torch.testing.assert_close(
+            padded_layout.rows(getattr(a, field)), getattr(b, field), atol=1e-5, rtol=1e-5
+        )
+
+
+@pytest.mark.parametrize("kind", ["bert", "roberta", "distilbert"])
+def test_packed_pass_gives_the_padded_pass_outputs_features_and_gate_gradients(kind):
+    """Includes the last FFN's head-rows-only gradient path (kprune.forward._last_ffn_for_head)."""
+    access = EncoderAccess(tiny_model(kind))
+    loss_fn = TASK_LOSSES["classification"]
+    batch = make_batches(1)[0]
+    x = access.embed(batch).detach()
+    results = []
+    for packed in (False, True):
+        layout = TokenLayout(batch["attention_mask"], x.dtype, packed=packed)
+        gates = gradient_gates(access, 1, "cpu")
+        out, feats = forward_from(access, 1, layout.arrange(x), layout, gates, keep_features=True)
+        soft = torch.full_like(out, 1.0 / out.shape[-1])
+        grads = gate_gradients(loss_fn.loss(out, soft, 2.0), gates)
+        results.append((out, {j: layout.rows(f.detach()) for j, f in feats.items()}, grads))
+    (out_a, feats_a, grads_a), (out_b, feats_b, grads_b) = results
+    torch.testing.assert_close(out_a, out_b, atol=1e-5, rtol=1e-5)
+    assert feats_a.keys() == feats_b.keys() == grads_a.keys()
+    for j in feats_a:
+        torch.testing.assert_close(feats_a[j], feats_b[j], atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(grads_a[j], grads_b[j], atol=1e-6, rtol=1e-4)
+
+
+@pytest.mark.parametrize("kind", ["bert", "qa"])
+@pytest.mark.parametrize("ratio", [0.7, 0.4])
+def test_packed_kprune_gives_the_padded_masks_and_knowledge(kind, ratio):
+    model, batches = tiny_model(kind, layers=3), make_batches(4, batch_size=8, seq=16)
+    runs = [
+        prune(model, batches, KpruneConfig(target_flops_ratio=ratio, pack_tokens=packed))
+        for packed in (False, True)
+    ]
+    padded, packed = runs
+    assert torch.equal(padded.masks.head_keep, packed.masks.head_keep)
+    assert torch.equal(padded.masks.neuron_keep, packed.masks.neuron_keep)
+    for a, b in zip(padded.sublayers, packed.sublayers):
+        assert a.predictive_total == pytest.approx(b.predictive_total, rel=1e-4, abs=1e-9)
+        assert a.representational_total == pytest.approx(b.representational_total, rel=1e-4)
+        assert set(b.phase_seconds) >= {"forward", "backward", "knowledge", "search", "cut"}
