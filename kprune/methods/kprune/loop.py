@@ -45,7 +45,7 @@ class _KpruneRun:
     def _decide(self, index: int, step: Step) -> torch.Tensor:
         cfg, run = self.config, self.run
         head_weight = (
-            cfg.head_weight if cfg.head_weight is not None else float(self.student.head_size)
+            float(self.student.head_size) if cfg.head_weight == "d_h" else float(cfg.head_weight)
         )
         scores = step.knowledge.scores(
             cfg.pred_weight, cfg.rep_weight, head_weight, run.head_cost, run.neuron_cost
