@@ -141,6 +141,7 @@ def _sweep(args: argparse.Namespace) -> int:
         return EXIT_OK
     from harness.report.summary import summary_table
     from harness.results.frame import measurements_frame
+    from harness.results.records import is_unreachable
     from harness.sweep.run import run_benchmark
 
     run = run_benchmark(
@@ -159,7 +160,8 @@ def _sweep(args: argparse.Namespace) -> int:
 
         for written in plot_run(run, args.plots):
             log.info("wrote %s", written)
-    failed = [m for m in run.measurements if m.error] + [p for p in run.points if p.error]
+    errors = [m.error for m in run.measurements] + [p.error for p in run.points]
+    failed = [e for e in errors if e and not is_unreachable(e)]
     return EXIT_FAILED if failed else EXIT_OK
 
 

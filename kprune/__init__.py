@@ -5,6 +5,7 @@ Public API only; importing has no side effects.
 
 from kprune.arch import SUPPORTED_MODELS, EncoderAccess
 from kprune.errors import (
+    BudgetUnreachableError,
     CalibrationError,
     ConfigError,
     KpruneError,
@@ -13,7 +14,7 @@ from kprune.errors import (
 )
 from kprune.flops import FlopsReport, encoder_flops, head_flops, neuron_flops
 from kprune.masks import Masks
-from kprune.methods import KpruneConfig, KwonConfig, RandomConfig, UniformConfig
+from kprune.methods import KcmConfig, KpruneConfig, KwonConfig, RandomConfig, UniformConfig
 from kprune.registry import (
     METHOD_CONFIGS,
     METHOD_VARIANTS,
@@ -29,11 +30,13 @@ from kprune.surgery import count_parameters, remove_pruned_units
 
 __all__ = [
     "SUPPORTED_MODELS",
+    "BudgetUnreachableError",
     "CalibrationError",
     "ConfigError",
     "EncoderAccess",
     "EncoderShape",
     "FlopsReport",
+    "KcmConfig",
     "KpruneConfig",
     "KpruneError",
     "KwonConfig",

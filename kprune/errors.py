@@ -19,3 +19,7 @@ class UnsupportedModelError(KpruneError, TypeError):
 
 class ModelStateError(KpruneError, RuntimeError):
     """The model is in a state kprune refuses to work from (e.g. training mode)."""
+
+
+class BudgetUnreachableError(KpruneError, ValueError):
+    """The method cannot prune down to the requested FLOPs ratio (e.g. it never removes heads)."""

@@ -12,10 +12,12 @@ from torch import nn
 
 from kprune.errors import ConfigError
 from kprune.methods import (
+    KcmConfig,
     KpruneConfig,
     KwonConfig,
     RandomConfig,
     UniformConfig,
+    run_kcm,
     run_kprune,
     run_kwon,
     run_random,
@@ -31,6 +33,7 @@ METHODS: dict[str, tuple[type, PruneFunction]] = {
     "kwon": (KwonConfig, run_kwon),
     "uniform": (UniformConfig, run_uniform),
     "random": (RandomConfig, run_random),
+    "kcm": (KcmConfig, run_kcm),
 }
 METHOD_CONFIGS: dict[str, type] = {name: entry[0] for name, entry in METHODS.items()}
 
@@ -39,6 +42,7 @@ METHOD_VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
     "kprune-no-tuning": ("kprune", {"tune_weights": False}),
     "kprune-pred-only": ("kprune", {"rep_weight": 0.0}),
     "kprune-rep-only": ("kprune", {"pred_weight": 0.0}),
+    "kcm-no-rescaling": ("kcm", {"rescale": False}),
 }
 
 

@@ -21,6 +21,7 @@ from harness.report.table import (
     runtime_column,
     runtime_labels,
 )
+from harness.results.records import is_unreachable
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +30,11 @@ POINT_SHAPE = ["method", "target_flops_ratio", "batch_size", "seq_len"]
 
 
 def _latency_cells(frame: pd.DataFrame) -> pd.Series:
-    """Median ms per row; `error` for rows that failed (shown, never hidden)."""
-    return frame["latency_median_ms"].map(lambda ms: fmt(ms, ".2f")).where(timed(frame), "error")
+    """Median ms per row; `error` for rows that failed, `unreachable` for a ratio the method
+    cannot reach (both shown, never hidden)."""
+    cells = frame["latency_median_ms"].map(lambda ms: fmt(ms, ".2f")).where(timed(frame), "error")
+    unreachable = frame["error"].map(lambda e: isinstance(e, str) and is_unreachable(e))
+    return cells.where(~unreachable, "unreachable")
 
 
 def _speedup_cells(frame: pd.DataFrame) -> pd.Series:

@@ -124,6 +124,16 @@ class PrunePoint:
     metrics_by_runtime: dict[str, float] = field(default_factory=dict)
     """The task metric as each timed device/dtype/graph computes it, by scoring runtime name."""
     error: str | None = None
+    """Why the point has no model; starts with UNREACHABLE when the method cannot meet the
+    ratio (KCM below its heads-only floor): a property of the method, not a failure."""
+
+
+UNREACHABLE = "unreachable budget"
+"""Prefix of a record's `error` when the method cannot reach the point's FLOPs ratio."""
+
+
+def is_unreachable(error: str | None) -> bool:
+    return error is not None and error.startswith(UNREACHABLE)
 
 
 _NOT_IN_CSV = (

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 
 from harness.export.io_names import padded_token_fraction
 from harness.measure.stats import speedup_ci, summarize
-from harness.results.records import Measurement, PrunePoint
+from harness.results.records import UNREACHABLE, Measurement, PrunePoint
 from harness.runtimes.base import scoring_spec
 from harness.sweep.types import ArtifactKey, Point, Trial, TrialTiming
 
@@ -116,11 +116,19 @@ def measurement(
     )
 
 
+def unreachable(error: BaseException) -> bool:
+    """Whether `error` says the method cannot reach the point's ratio."""
+    from kprune import BudgetUnreachableError  # lazily: the rows of stored runs need no torch
+
+    return isinstance(error, BudgetUnreachableError)
+
+
 def failed_point(
     point: Point, trials: Sequence[Trial], error: BaseException
 ) -> tuple[PrunePoint, list[Measurement]]:
     """Error records for a point whose build, export or evaluation failed (keep-going); zeros
     stand for the unknown sizes and every consumer checks `error` first."""
+    prefix = UNREACHABLE if unreachable(error) else type(error).__name__
     record = PrunePoint(
         method=point.method,
         target_flops_ratio=point.target_flops_ratio,
@@ -128,6 +136,6 @@ def failed_point(
         params=0,
         heads_per_layer=[],
         neurons_per_layer=[],
-        error=f"{type(error).__name__}: {error}",
+        error=f"{prefix}: {error}",
     )
     return record, [_base_row(trial, record) for trial in trials]

@@ -273,6 +273,11 @@ class _Sweep:
     def _failed(self, point: Point, trials: list[Trial], error: BaseException) -> FinishedPoint:
         """The error policy: re-raise (usage errors as they are, others as `SweepError`), or
         under keep-going record the point's error rows and go on."""
+        # A ratio the method cannot reach (KCM keeps every head) is a result, not a failure:
+        # recorded as unreachable, with or without keep-going, and the sweep goes on.
+        if rows.unreachable(error):
+            log.warning("point %s: %s (recorded as unreachable)", point.key, error)
+            return rows.failed_point(point, trials, error)
         # Usage and storage errors stop even under keep-going: every later point would fail too
         # until the user changes something (exit 2; finished points stay stored).
         if is_usage_error(error) or storage_cause(error) is not None:

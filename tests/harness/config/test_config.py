@@ -97,7 +97,7 @@ def test_runtime_overrides_apply_to_all_or_one():
     ("override", "message"),
     [
         ("timing.min_itres=5", "unknown key 'timing.min_itres'.*allowed keys: warmup_iters"),
-        ("colour=red", "unknown key 'colour'.*allowed keys: name.*method tables: kprune"),
+        ("colour=red", "unknown key 'colour'.*allowed keys: name.*method tables: .*kprune"),
         ("kprune.rep_wieght=1", "unknown key 'kprune.rep_wieght'.*allowed keys:.*rep_weight"),
         ("timing.min_iters=many", "timing.min_iters: expected int, got 'many'"),
         ("evaluate=3", "evaluate: expected bool"),

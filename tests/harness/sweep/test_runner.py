@@ -173,3 +173,25 @@ def test_isolated_backends_are_timed_in_a_child_process(tmp_path: Path):
     assert all(m.timing_pid not in (None, os.getpid()) for m in run.measurements)
     folders = {p.parent.name for p in (tmp_path / "bench_artifacts").rglob("module")}
     assert folders == {"dense_1.0", "kprune_0.5"}
+
+
+def test_a_ratio_the_method_cannot_reach_is_recorded_as_unreachable_and_the_sweep_goes_on(
+    tmp_path: Path,
+):
+    """KCM keeps every head, so the smoke model's 0.3 is below its floor: that point is a
+    result (unreachable), not a failure; the sweep stores the others and exits 0."""
+    from harness.cli import main
+    from harness.results.records import is_unreachable
+
+    out = tmp_path / "results"
+    code = main(
+        ["--no-progress", "-q", "sweep", "smoke", "--out", str(out), "--no-plots"]
+        + [f"--set={item}" for item in TORCH_ONLY]
+        + ["--set=methods=['kcm']"]
+    )
+    assert code == 0
+    run = read_run(_only_results_file(out))
+    by_key = {f"{p.method}@{p.target_flops_ratio}": p for p in run.points}
+    assert is_unreachable(by_key["kcm@0.3"].error)
+    assert "lowest kept FLOPs ratio" in by_key["kcm@0.3"].error
+    assert by_key["kcm@0.6"].error is None
