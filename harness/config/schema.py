@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
+from harness.config.gate_spec import GateSpec
 from harness.config.methods import check_method_options, check_methods
 from harness.errors import ConfigError
 from harness.measure.clock import TimingSpec
@@ -24,6 +25,8 @@ log = logging.getLogger(__name__)
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 ModelSource = Literal["finetuned", "local", "hub", "tiny-random", "random-shape", "replay"]
 TaskSource = Literal["auto", "files", "datasets"]
+TableKind = Literal["classification", "regression"]
+TableFormat = Literal["auto", "csv", "tsv", "jsonl", "parquet"]
 Device = Literal["cpu", "cuda"]
 
 
@@ -79,7 +82,8 @@ class TaskSpec:
     data_dir: str | None = None
     """Folder with your own task files (GLUE-format TSV folder, SQuAD JSON folder)."""
     path: str | None = None
-    """A single data file where the task has one (e.g. the Rotten Tomatoes CSV)."""
+    """A single data file where the task has one (e.g. the Rotten Tomatoes CSV; for text_table,
+    one table whose rows are split into train and dev by dev_fraction and split_seed)."""
     source: TaskSource = "auto"
     """GLUE only: "files" (needs data_dir), "datasets" (the datasets library) or "auto"."""
     max_length: int = 128
@@ -91,6 +95,27 @@ class TaskSpec:
     """Largest |metric(ORT) - metric(torch)| accepted when the exported model is evaluated."""
     device: Device = "cpu"
     """Where PyTorch evaluates the metric."""
+    # text_table (your own labelled table; see harness/data/tasks/text_table.py) -----------------
+    train_path: str | None = None
+    """text_table: the train file (CSV, TSV, JSON Lines or Parquet); needs dev_path."""
+    dev_path: str | None = None
+    """text_table: the dev file, same columns as train_path."""
+    dev_fraction: float = 0.2
+    """text_table with `path`: share of its rows held out as dev, in (0, 1)."""
+    split_seed: int = 0
+    """text_table with `path`: seed of the row permutation that picks the dev rows."""
+    text_column: str = "text"
+    text_pair_column: str | None = None
+    """text_table: the second text of a sentence pair (None = single texts)."""
+    label_column: str = "label"
+    kind: TableKind = "classification"
+    """text_table: "classification" (classes from the label column) or "regression" (a float
+    target, scored by Spearman); never inferred from the values."""
+    labels: tuple[str, ...] | None = None
+    """text_table classification: class order, as written in the file (quoted: ["0", "1"]);
+    None = the train labels sorted (numerically when all are integers), listed in the log."""
+    format: TableFormat = "auto"
+    """text_table: csv | tsv | jsonl | parquet, or "auto" (from the file suffix)."""
 
     def __post_init__(self) -> None:
         require(self.max_length >= 8, f"task.max_length must be >= 8, got {self.max_length}")
@@ -100,6 +125,37 @@ class TaskSpec:
         require(n is None or n > 0, f"task.max_eval_examples must be > 0, got {n}")
         require(self.onnx_metric_tolerance >= 0, "task.onnx_metric_tolerance must be >= 0")
         _choice(self.device, get_args(Device), "task.device")
+        _check_table_fields(self)
+
+
+def _check_table_fields(spec: TaskSpec) -> None:
+    """The text_table settings: one path style, a split fraction, distinct columns, labels."""
+    _choice(spec.kind, get_args(TableKind), "task.kind")
+    _choice(spec.format, get_args(TableFormat), "task.format")
+    require(
+        (spec.train_path is None) == (spec.dev_path is None),
+        "task.train_path and task.dev_path go together: give both (or task.path alone, "
+        "split by task.dev_fraction)",
+    )
+    require(
+        spec.path is None or spec.train_path is None,
+        "give either task.path (one file, split by task.dev_fraction and task.split_seed) or "
+        "task.train_path + task.dev_path, not both",
+    )
+    fraction = spec.dev_fraction
+    require(0.0 < fraction < 1.0, f"task.dev_fraction must be in (0, 1), got {fraction}")
+    columns = [spec.text_column, spec.text_pair_column, spec.label_column]
+    named = [column for column in columns if column is not None]
+    require(all(named), "task.text_column, text_pair_column and label_column must not be empty")
+    require(
+        len(set(named)) == len(named),
+        f"task.text_column, text_pair_column and label_column must differ, got {named}",
+    )
+    labels = spec.labels
+    if labels is not None:
+        require(spec.kind == "classification", "task.labels is for task.kind 'classification'")
+        require(len(labels) >= 2, f"task.labels needs >= 2 classes, got {list(labels)}")
+        require(len(set(labels)) == len(labels), f"task.labels has duplicates: {list(labels)}")
 
 
 @dataclass(frozen=True)
@@ -120,80 +176,6 @@ class CalibrationSpec:
         require(self.batch_size > 0, "calibration.batch_size must be > 0")
         length = self.max_length
         require(length is None or length >= 8, "calibration.max_length must be >= 8")
-
-
-GATE_GROUP_KEYS = ("tol_ratio", "rounds_min", "rounds_max", "block_calls", "warmup_calls")
-"""Settings a `[gate.groups."<glob>"]` table may override for the trials its glob matches."""
-
-
-@dataclass(frozen=True)
-class GateSpec:
-    """How `kprune-bench gate` measures a trial's speedup and decides (see harness/gate/).
-
-    A trial's floor is baseline speedup x (1 - tol); its rounds stop once the CI half-width is
-    at most tol/3 (or at rounds_max); a regression needs a confirmation re-measure of 2R rounds.
-    """
-
-    tol_cpu_ratio: float = 0.10
-    """Allowed relative speedup loss on CPU trials (shared runners swing; 10% holds there)."""
-    tol_gpu_ratio: float = 0.05
-    """Allowed relative speedup loss on CUDA trials (meant for a dedicated GPU)."""
-    rounds_min: int = 10
-    rounds_max: int = 30
-    block_calls: int = 10
-    """Calls in each dense block and each pruned block of a round (k)."""
-    warmup_calls: int = 3
-    """Untimed calls of each model before the first round."""
-    confidence: float = 0.99
-    """Two-sided level of the paired bootstrap CI over rounds."""
-    n_boot: int = 2000
-    accuracy_fail_points: float = 0.5
-    """A metric drop (in points: 100 x the metric) beyond this at the same (method, ratio,
-    seed) fails the gate."""
-    accuracy_warn_points: float = 0.1
-    groups: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    """Per trial group overrides: a glob on the trial key -> settings, e.g.
-    `[gate.groups."*|onnxruntime/*"]` with `tol_ratio = 0.15` (later globs win)."""
-
-    def __post_init__(self) -> None:
-        for name in ("tol_cpu_ratio", "tol_gpu_ratio"):
-            value = getattr(self, name)
-            require(0.0 < value < 1.0, f"gate.{name} must be in (0, 1), got {value}")
-        _check_rounds(self.rounds_min, self.rounds_max, "gate")
-        require(self.block_calls > 0, f"gate.block_calls must be > 0, got {self.block_calls}")
-        require(self.warmup_calls >= 0, "gate.warmup_calls must be >= 0")
-        require(
-            0.5 < self.confidence < 1.0,
-            f"gate.confidence must be in (0.5, 1), got {self.confidence}",
-        )
-        require(self.n_boot >= 100, f"gate.n_boot must be >= 100, got {self.n_boot}")
-        require(
-            0 <= self.accuracy_warn_points <= self.accuracy_fail_points,
-            "need 0 <= gate.accuracy_warn_points <= gate.accuracy_fail_points",
-        )
-        for pattern, overrides in self.groups.items():
-            _check_gate_group(pattern, overrides)
-
-
-def _check_rounds(rounds_min: Any, rounds_max: Any, where: str) -> None:
-    require(
-        isinstance(rounds_min, int)
-        and isinstance(rounds_max, int)
-        and 2 <= rounds_min <= rounds_max,
-        f"{where}: need 2 <= rounds_min <= rounds_max, got {rounds_min}, {rounds_max}",
-    )
-
-
-def _check_gate_group(pattern: str, overrides: Any) -> None:
-    where = f"gate.groups.{pattern!r}"
-    require(isinstance(overrides, Mapping), f"{where} must be a table of gate settings")
-    unknown = sorted(set(overrides) - set(GATE_GROUP_KEYS))
-    require(not unknown, f"{where}: unknown keys {unknown}; allowed: {list(GATE_GROUP_KEYS)}")
-    tol = overrides.get("tol_ratio", 0.5)
-    require(isinstance(tol, int | float) and 0 < tol < 1, f"{where}.tol_ratio must be in (0, 1)")
-    for name in ("block_calls", "warmup_calls", "rounds_min", "rounds_max"):
-        value = overrides.get(name, 1)
-        require(isinstance(value, int) and value >= 0, f"{where}.{name} must be an integer >= 0")
 
 
 def _check_ratios(ratios: tuple[float, ...]) -> None:

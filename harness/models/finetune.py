@@ -84,7 +84,11 @@ class FinetunedModel:
 def preset(task: str) -> FinetuneSpec:
     """The fine-tuning preset of `task`; UnknownTaskError lists the presets."""
     if task not in PRESETS:
-        raise UnknownTaskError(f"no fine-tuning preset for {task!r}; presets: {sorted(PRESETS)}")
+        raise UnknownTaskError(
+            f"no fine-tuning preset for {task!r}; presets: {sorted(PRESETS)}. For your own data "
+            'give a model already fine-tuned on it: [model] source = "local", '
+            'path = "/path/to/checkpoint" (or source = "hub", name = "org/model")'
+        )
     return PRESETS[task]
 
 

@@ -10,7 +10,15 @@ from collections.abc import Callable
 from typing import Any
 
 from harness.config.schema import TaskSpec
-from harness.data.tasks import glue, newsgroups, reuters, rotten_tomatoes, squad, synthetic
+from harness.data.tasks import (
+    glue,
+    newsgroups,
+    reuters,
+    rotten_tomatoes,
+    squad,
+    synthetic,
+    text_table,
+)
 from harness.data.tasks.base import (
     DatasetsUnavailableError,
     EmptySplitError,
@@ -33,6 +41,7 @@ TASKS: dict[str, Loader] = {
     **{name: glue.load for name in glue.GLUE_TASKS},
     **{name: squad.load for name in squad.FILE_NAMES},
     synthetic.NAME: synthetic.load,
+    text_table.NAME: text_table.load,
 }
 
 

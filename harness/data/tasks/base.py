@@ -7,7 +7,7 @@ Holds no file formats and no tokenization; loaders in sibling modules produce th
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Sequence, Sized
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -85,7 +85,7 @@ class TaskData:
         return 1 if self.kind == "regression" else 2
 
 
-def require_examples(examples: Sequence[Example], task: str, split: str, where: str) -> None:
+def require_examples(examples: Sized, task: str, split: str, where: str) -> None:
     """Raise EmptySplitError when a split has no examples; `where` names the source."""
     if len(examples) == 0:
         raise EmptySplitError(f"task {task!r}: split {split!r} is empty (read from {where})")
