@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from harness.config.schema import GateSpec
+from harness.config.gate_spec import GateSpec
 from harness.gate import verdict as rules
 from harness.gate.evidence import Side
 from harness.gate.outcome import Check

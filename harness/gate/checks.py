@@ -10,7 +10,7 @@ import statistics
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal, Protocol
 
-from harness.config.schema import GateSpec
+from harness.config.gate_spec import GateSpec
 from harness.gate import verdict as rules
 from harness.gate.accuracy import accuracy_checks
 from harness.gate.evidence import Side, TrialEvidence

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from harness.config.schema import GateSpec
+from harness.config.gate_spec import GateSpec
 from harness.export.io_names import dummy_batch
 from harness.gate import plant
 from harness.gate.artifacts import (

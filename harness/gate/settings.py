@@ -8,7 +8,7 @@ import dataclasses
 import fnmatch
 from dataclasses import dataclass
 
-from harness.config.schema import GateSpec
+from harness.config.gate_spec import GateSpec
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.config.schema import GateSpec
+from harness.config.gate_spec import GateSpec
 from harness.export.io_names import dummy_batch
 from harness.gate.artifacts import input_layout
 from harness.gate.paired import PairedEstimate

@@ -3,7 +3,7 @@ comparability, the suite, accuracy at the same (method, ratio, seed)."""
 
 from __future__ import annotations
 
-from harness.config.schema import GateSpec
+from harness.config.gate_spec import GateSpec
 from harness.gate.checks import decide
 from harness.gate.outcome import GateOutcome
 from tests.harness.gate.canned import CPU_ENV, KEY_A, KEY_B, CannedTrials, estimate, side

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.slow
 INNER_TEST = """
 from pathlib import Path
 
-from harness.config.schema import GateSpec
+from harness.config.gate_spec import GateSpec
 from kprune import KpruneConfig, prune
 from tests.conftest import make_batches, tiny_model
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from harness.config.gate_spec import GateSpec
 from harness.config.load import apply_overrides, load_config
-from harness.config.schema import GateSpec
 from harness.errors import ConfigError
 from harness.gate.settings import settings_for
 
