@@ -30,7 +30,9 @@ import torch
 
 from harness.config.load import load_config
 from harness.config.schema import CalibrationSpec
+from harness.measure.evaluation import evaluate
 from harness.results.environment import collect_environment
+from harness.runtimes.torch_runtime import torch_predictor
 from harness.sweep.stages import load_inputs
 from kprune import KpruneConfig, prune
 
@@ -43,7 +45,22 @@ LOOPS: dict[str, dict[str, bool]] = {
 }
 
 
-def _run(model: torch.nn.Module, batches: list, config: KpruneConfig) -> dict[str, Any]:
+def _accuracy(inputs: Any, model: torch.nn.Module) -> dict[str, Any]:
+    """The task metric of ``model`` on the whole dev split (PyTorch, float32)."""
+    task = inputs.config.task
+    result = evaluate(
+        torch_predictor(model),
+        inputs.task,
+        inputs.tokenizer,
+        batch_size=task.eval_batch_size,
+        max_length=task.max_length,
+    )
+    return {"name": result.name, "value": result.value, "examples": result.count}
+
+
+def _run(
+    model: torch.nn.Module, batches: list, config: KpruneConfig, score: Any | None
+) -> dict[str, Any]:
     started, cpu_started = time.perf_counter(), time.process_time()
     result = prune(model, batches, config)
     phases: Counter[str] = Counter()
@@ -58,6 +75,7 @@ def _run(model: torch.nn.Module, batches: list, config: KpruneConfig) -> dict[st
         "neurons_kept": int(result.masks.neuron_keep.sum()),
         "kept_flops_ratio": result.flops.ratio,
         "_masks": (result.masks.head_keep.clone(), result.masks.neuron_keep.clone()),
+        "metric": score(result.model) if score is not None else None,
     }
 
 
@@ -65,10 +83,14 @@ def _same_masks(a: dict[str, Any], b: dict[str, Any]) -> bool:
     return all(torch.equal(x, y) for x, y in zip(a["_masks"], b["_masks"]))
 
 
-def _calibration(preset: str, tokens: int, seed: int) -> tuple[Any, int, int]:
+def _calibration(preset: str, tokens: int, seed: int, order: str) -> tuple[Any, int, int]:
     config = load_config(preset)
     spec = CalibrationSpec(
-        num_tokens=tokens, batch_size=32, max_length=128, seed=seed, sort_by_length=False
+        num_tokens=tokens,
+        batch_size=32,
+        max_length=128,
+        seed=seed,
+        sort_by_length=order == "sorted",
     )
     inputs = load_inputs(
         dataclasses.replace(config, calibration=spec), progress=False, calibrate=True
@@ -88,6 +110,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--loops", nargs="+", choices=sorted(LOOPS), default=["fast", "reference"])
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--seed", type=int, default=0, help="calibration draw")
+    parser.add_argument(
+        "--order",
+        choices=["random", "sorted"],
+        default="random",
+        help="batches in the draw's random order (the paper's protocol) or sorted by length",
+    )
+    parser.add_argument(
+        "--evaluate",
+        action="store_true",
+        help="score each fast-loop model on the whole dev split (the other loops' masks are "
+        "compared instead)",
+    )
     parser.add_argument("--json", help="write the report here")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
@@ -104,12 +138,20 @@ def main(argv: list[str] | None = None) -> int:
     }
     all_identical = True
     for tokens in args.tokens:
-        inputs, real, padded = _calibration(args.preset, tokens, args.seed)
+        inputs, real, padded = _calibration(args.preset, tokens, args.seed, args.order)
         model, batches = inputs.model, inputs.batches
+        score = (lambda pruned, i=inputs: _accuracy(i, pruned)) if args.evaluate else None
+        if args.evaluate and tokens == args.tokens[0]:
+            report["dense_metric"] = _accuracy(inputs, model)
         for ratio in args.ratios:
             load_before = os.getloadavg()
             runs = {
-                name: _run(model, batches, KpruneConfig(target_flops_ratio=ratio, **LOOPS[name]))
+                name: _run(
+                    model,
+                    batches,
+                    KpruneConfig(target_flops_ratio=ratio, **LOOPS[name]),
+                    score if name == "fast" else None,
+                )
                 for name in args.loops
             }
             point: dict[str, Any] = {
@@ -117,6 +159,8 @@ def main(argv: list[str] | None = None) -> int:
                 "calibration_tokens": real,
                 "padded_positions": padded,
                 "batches": len(batches),
+                "batch_order": args.order,
+                "calibration_seed": args.seed,
                 "target_flops_ratio": ratio,
                 "loadavg_before": load_before,
                 "loadavg_after": os.getloadavg(),
