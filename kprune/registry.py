@@ -42,6 +42,9 @@ METHOD_VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
     "kprune-no-tuning": ("kprune", {"tune_weights": False}),
     "kprune-pred-only": ("kprune", {"rep_weight": 0.0}),
     "kprune-rep-only": ("kprune", {"pred_weight": 0.0}),
+    # lambda_rep around the default 2.5e-4 (the paper's ablation range)
+    "kprune-rep-1e-5": ("kprune", {"rep_weight": 1e-5}),
+    "kprune-rep-1e-3": ("kprune", {"rep_weight": 1e-3}),
     "kcm-no-rescaling": ("kcm", {"rescale": False}),
 }
 
