@@ -15,6 +15,7 @@ from torch import nn
 
 from kprune.blocks import EmptyAttention, EmptyFfn, EmptyFfnOutput, PassThrough
 from kprune.errors import UnsupportedModelError
+from kprune.position_bias import keep_heads, layer_bias
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,11 @@ class ArchLayout:
     ffn_out: str
     ffn_norm: str
     attention_block: str  # replaced by EmptyAttention when no head is left
+    self_attention: str  # the module holding q/k/v and the head-count bookkeeping
     norm_inside_blocks: bool  # BERT: LayerNorm inside the blocks; DistilBERT: in the layer
+    # Relative to base: the module whose compute_position_bias(x) is the bias [B, heads, T, T]
+    # shared by all layers (MPNet; kprune.position_bias slices it per layer). None: no such bias.
+    shared_position_bias: str | None = None
 
 
 _BERT_LIKE = dict(
@@ -48,8 +53,19 @@ _BERT_LIKE = dict(
     ffn_out="output.dense",
     ffn_norm="output.LayerNorm",
     attention_block="attention",
+    self_attention="attention.self",
     norm_inside_blocks=True,
 )
+
+_MPNET = {
+    **_BERT_LIKE,
+    "query": "attention.attn.q",
+    "key": "attention.attn.k",
+    "value": "attention.attn.v",
+    "attn_out": "attention.attn.o",
+    "attn_norm": "attention.LayerNorm",
+    "self_attention": "attention.attn",
+}
 
 LAYOUTS: dict[str, ArchLayout] = {
     "bert": ArchLayout(base="bert", **_BERT_LIKE),  # type: ignore[arg-type]
@@ -69,8 +85,11 @@ LAYOUTS: dict[str, ArchLayout] = {
         ffn_out="ffn.lin2",
         ffn_norm="output_layer_norm",
         attention_block="attention",
+        self_attention="attention",
         norm_inside_blocks=False,
     ),
+    # MPNet: relative-position bias from encoder.relative_attention_bias, shared by all layers
+    "mpnet": ArchLayout(base="mpnet", shared_position_bias="encoder", **_MPNET),  # type: ignore[arg-type]
 }
 
 # Task heads by model class: how final hidden states [B, T, d] become the task outputs.
@@ -80,11 +99,13 @@ _HEADS: dict[str, str] = {
     "XLMRobertaForSequenceClassification": "sequence",
     "ElectraForSequenceClassification": "sequence",
     "DistilBertForSequenceClassification": "distil",
+    "MPNetForSequenceClassification": "sequence",  # dense-tanh-out_proj on position 0
     "BertForQuestionAnswering": "qa",
     "RobertaForQuestionAnswering": "qa",
     "XLMRobertaForQuestionAnswering": "qa",
     "ElectraForQuestionAnswering": "qa",
     "DistilBertForQuestionAnswering": "qa",
+    "MPNetForQuestionAnswering": "qa",
 }
 SUPPORTED_MODELS: tuple[str, ...] = tuple(sorted(_HEADS))
 
@@ -146,6 +167,7 @@ class EncoderAccess:
         n_heads = getattr(config, "num_attention_heads", None) or config.n_heads
         hidden = getattr(config, "hidden_size", None) or config.dim
         self.head_size: int = hidden // n_heads
+        self.original_heads: int = n_heads  # per layer, before any pruning (the config's)
         self.hidden_size: int = hidden
 
     # --- sublayer modules -------------------------------------------------------------------
@@ -197,15 +219,33 @@ class EncoderAccess:
     def activation(self, layer: int) -> Callable[[torch.Tensor], torch.Tensor]:
         return self.module(layer, "ffn_act")  # type: ignore[no-any-return]
 
-    def record_head_count(self, layer: int, heads: int) -> None:
-        """HF 5.x infers the head count from the q/k/v width; keep its bookkeeping ints true."""
-        parent = _get(self.layers[layer], self.layout.attention_block)
-        module = getattr(parent, "self", parent)
+    def record_kept_heads(self, layer: int, kept: torch.Tensor) -> None:
+        """Call once q/k/v/o of ``layer`` keep only the heads ``kept`` [n] (indices among its
+        heads before the cut). HF 5.x infers the head count from the q/k/v width; this keeps
+        its bookkeeping ints true and, with a shared position bias, the layer's slices of it."""
+        if self.layout.shared_position_bias is not None:
+            module = self.module(layer, "self_attention")
+            attn = keep_heads(module, kept, self.original_heads, self.head_size)
+            _set(self.layers[layer], self.layout.self_attention, attn)
+        module = self.module(layer, "self_attention")
+        heads = int(kept.numel())
         if hasattr(module, "num_attention_heads"):
             module.num_attention_heads = heads
             module.all_head_size = heads * self.head_size
         if hasattr(module, "n_heads"):
             module.n_heads = heads
+
+    def attention_bias(self, layer: int, seq_len: int) -> torch.Tensor | None:
+        """Additive position bias [1, heads, T, T] (T = seq_len) that the kept heads of
+        ``layer`` add to their attention scores; None when the architecture has none."""
+        if self.layout.shared_position_bias is None or self.attention_is_empty(layer):
+            return None
+        encoder = _get(self.base, self.layout.shared_position_bias)
+        # the call the HF encoder makes: relative positions only, so one row serves the batch
+        anchor = encoder.relative_attention_bias.weight.new_empty(1, seq_len, 0)
+        return layer_bias(
+            encoder.compute_position_bias(anchor), self.module(layer, "self_attention")
+        )
 
     # --- empty blocks -----------------------------------------------------------------------
     def make_attention_empty(self, layer: int) -> None:

@@ -31,9 +31,23 @@ def attention_context(
         return projected.view(batch, seq, heads, d_h).transpose(1, 2)
 
     ctx = F.scaled_dot_product_attention(
-        split("query"), split("key"), split("value"), attn_mask=layout.add_mask, scale=d_h**-0.5
+        split("query"),
+        split("key"),
+        split("value"),
+        attn_mask=layer_attention_mask(access, layer, layout),
+        scale=d_h**-0.5,
     )
     return layout.arrange(ctx.transpose(1, 2).reshape(batch, seq, heads * d_h))
+
+
+def layer_attention_mask(access: EncoderAccess, layer: int, layout: TokenLayout) -> torch.Tensor:
+    """Additive attention mask of ``layer``: padding [B, 1, 1, T], plus the layer's slices of a
+    shared position bias [1, heads, T, T] where the architecture has one (MPNet) -> [B, heads,
+    T, T]. Packed or padded alike: attention always runs on the padded shape."""
+    bias = access.attention_bias(layer, layout.seq)
+    if bias is None:
+        return layout.add_mask
+    return layout.add_mask + bias.to(layout.add_mask.dtype)
 
 
 def ffn_activations(access: EncoderAccess, layer: int, x: torch.Tensor) -> torch.Tensor:

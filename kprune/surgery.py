@@ -65,7 +65,7 @@ def prune_attention(
     access.replace(layer, "attn_out", _sliced_linear(access.module(layer, "attn_out"), dims, 1))
     if out_weight is not None:
         _set_weight(access.module(layer, "attn_out"), out_weight)
-    access.record_head_count(layer, int(kept.numel()))
+    access.record_kept_heads(layer, kept)
 
 
 def prune_ffn(

@@ -10,6 +10,9 @@ from transformers import (
     BertForSequenceClassification,
     DistilBertConfig,
     DistilBertForSequenceClassification,
+    MPNetConfig,
+    MPNetForQuestionAnswering,
+    MPNetForSequenceClassification,
     RobertaConfig,
     RobertaForSequenceClassification,
 )
@@ -45,8 +48,18 @@ def tiny_model(kind: str = "bert", num_labels: int = 3, layers: int = 2) -> torc
         model = DistilBertForSequenceClassification(cfg)
     elif kind == "qa":
         model = BertForQuestionAnswering(BertConfig(**tiny))
+    elif kind == "mpnet":
+        cfg = MPNetConfig(**tiny, relative_attention_num_buckets=32, num_labels=num_labels)
+        model = MPNetForSequenceClassification(cfg)
+    elif kind == "mpnet-qa":
+        model = MPNetForQuestionAnswering(MPNetConfig(**tiny, relative_attention_num_buckets=32))
     else:
         raise ValueError(kind)
+    if kind.startswith("mpnet"):
+        # init's std 0.02 makes the shared position bias nearly zero; a bias of order one makes
+        # a layer that adds another head's slice differ clearly from the reference
+        with torch.no_grad():
+            model.mpnet.encoder.relative_attention_bias.weight.normal_(0.0, 1.0)
     return model.eval()
 
 
