@@ -20,7 +20,7 @@ from kprune.methods.kcm.ranking import NeuronRanking, rank_neurons
 from kprune.methods.kcm.rescaling import rescale_sublayers
 from kprune.methods.kcm.selection import neuron_budget, round_neuron_keep, select_neurons
 from kprune.methods.kwon.method import fold_unit_gates
-from kprune.methods.kwon.tuning import ScaleOutcome
+from kprune.methods.kwon.tuning import scale_log
 from kprune.result import PruneResult, SublayerLog, sublayer_log
 from kprune.sublayer import FFN, Sublayer, sublayer_count, sublayer_index
 
@@ -36,32 +36,6 @@ class KcmPlan:
     ranking: NeuronRanking
     logs: tuple[SublayerLog, ...]
     untuned: tuple[int, ...]  # FFN sublayers with kept neurons whose rescaling failed
-
-
-def _ffn_entry(
-    index: int,
-    keep: torch.Tensor,
-    outcome: ScaleOutcome | None,
-    config: KcmConfig,
-    seconds: float,
-    d2_total: float,
-) -> SublayerLog:
-    if outcome is None:
-        note = "rescaling off"
-        return sublayer_log(index, keep, note, seconds=seconds, representational_total=d2_total)
-    return sublayer_log(
-        index,
-        keep,
-        outcome.note,
-        residual_before=outcome.residual_before,
-        residual_after=outcome.residual_after,
-        tuned=outcome.scales is not None,
-        ridge=config.damping**2,
-        seconds=seconds,
-        # D2 is an output energy per token, the same kind of quantity as Kprune's R; KCM
-        # measures nothing predictive (no labels, no gradients): predictive_total stays 0.
-        representational_total=d2_total,
-    )
 
 
 def _decide_scales(
@@ -96,7 +70,17 @@ def _decide_scales(
             gates[index] = gate if gate is not None else gates[index]
             d2_total = float(ranking.data_driven[layer].sum())
             keep = masks.neuron_keep[layer]
-            entry = _ffn_entry(index, keep, outcome, config, seconds, d2_total)
+            # D2 is an output energy per token, the same kind of quantity as Kprune's R; KCM
+            # measures nothing predictive (no labels, no gradients): predictive_total stays 0
+            entry = scale_log(
+                index,
+                keep,
+                outcome,
+                "rescaling off",
+                seconds=seconds,
+                ridge=config.damping**2,
+                representational_total=d2_total,
+            )
         logs.append(entry)
         emit([entry], on_sublayer)
         started = time.perf_counter()

@@ -43,8 +43,8 @@ from kprune.methods.kwon.config import KwonConfig
 from kprune.methods.kwon.fisher import MaskGradients, collect_mask_gradients
 from kprune.methods.kwon.rearrange import rearrange_masks
 from kprune.methods.kwon.search import search_masks
-from kprune.methods.kwon.tuning import LayerwiseTuner, ScaleOutcome
-from kprune.result import PruneResult, SublayerLog, sublayer_log
+from kprune.methods.kwon.tuning import LayerwiseTuner, ScaleOutcome, scale_log
+from kprune.result import PruneResult, SublayerLog
 from kprune.sublayer import FFN, MHA, feature_gates, sublayer_count, sublayer_index, unit_gates
 
 
@@ -57,32 +57,6 @@ class KwonPlan:
     gradients: MaskGradients
     logs: tuple[SublayerLog, ...]
     untuned: tuple[int, ...]
-
-
-def _log_entry(
-    index: int,
-    keep: torch.Tensor,
-    outcome: ScaleOutcome | None,
-    *,
-    seconds: float,
-    ridge: float,
-    fisher_total: float,
-) -> SublayerLog:
-    if outcome is None:
-        note = "tuning off"
-        return sublayer_log(index, keep, note, seconds=seconds, predictive_total=fisher_total)
-    return sublayer_log(
-        index,
-        keep,
-        outcome.note,
-        residual_before=outcome.residual_before,
-        residual_after=outcome.residual_after,
-        tuned=outcome.scales is not None,
-        ridge=ridge,
-        seconds=seconds,
-        predictive_total=fisher_total,  # Σ of the sublayer's diagonal Fisher (true-label loss)
-        # Kwon et al. measure no representational knowledge: representational_total stays 0.
-    )
 
 
 def _fisher_totals(gradients: MaskGradients) -> dict[int, float]:
@@ -116,13 +90,16 @@ def _tune(
         outcome: ScaleOutcome | None = None
         if tuner is not None:
             gates[index], outcome = tuner.tune(index, gates[index])
-        entry = _log_entry(
+        # predictive_total: Σ of the sublayer's diagonal Fisher (true-label loss); Kwon et al.
+        # measure no representational knowledge, so representational_total stays 0
+        entry = scale_log(
             index,
             keeps[index],
             outcome,
+            "tuning off",
             seconds=time.perf_counter() - started,
             ridge=config.damping**2,
-            fisher_total=totals[index],
+            predictive_total=totals[index],
         )
         logs.append(entry)
         emit([entry], on_sublayer)

@@ -26,6 +26,7 @@ from kprune.arch import EncoderAccess
 from kprune.calibration import PreparedBatch
 from kprune.forward import output_bias, output_projection, sublayer_forward
 from kprune.gram import GramAccumulator
+from kprune.result import SublayerLog, sublayer_log
 from kprune.sublayer import Sublayer, feature_gate, kept_features, sublayer_count
 from kprune.tokens import TokenLayout
 
@@ -41,6 +42,35 @@ class ScaleOutcome:
     residual_before: float  # ‖Σ u_i − target‖² / ‖target‖² (all scales 1)
     residual_after: float  # same with the scales kept
     note: str
+
+
+def scale_log(
+    index: int,
+    keep: torch.Tensor,
+    outcome: ScaleOutcome | None,
+    off_note: str,
+    *,
+    seconds: float,
+    ridge: float,
+    predictive_total: float = 0.0,
+    representational_total: float = 0.0,
+) -> SublayerLog:
+    """The log entry of a sublayer whose kept units were (or, outcome None, were not) rescaled
+    by least squares: Kwon et al.'s mask tuning and KCM's rescaling share it."""
+    totals = dict(predictive_total=predictive_total, representational_total=representational_total)
+    if outcome is None:
+        return sublayer_log(index, keep, off_note, seconds=seconds, **totals)
+    return sublayer_log(
+        index,
+        keep,
+        outcome.note,
+        residual_before=outcome.residual_before,
+        residual_after=outcome.residual_after,
+        tuned=outcome.scales is not None,
+        ridge=ridge,
+        seconds=seconds,
+        **totals,
+    )
 
 
 def _relative(gram: torch.Tensor, cross: torch.Tensor, energy: float, s: torch.Tensor) -> float:
