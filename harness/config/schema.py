@@ -168,8 +168,11 @@ class CalibrationSpec:
     max_length: int | None = None
     """Token length of calibration encodings (None = task.max_length)."""
     seed: int = 0
+    """Seed of the draw (a sweep's seed s draws with seed + s, see BenchmarkConfig.seeds)."""
     sort_by_length: bool = True
     """Group rows of similar length into batches (less padding, so cheaper pruning)."""
+    replacement: bool = False
+    """Draw rows independently (a row may repeat) instead of one permutation."""
 
     def __post_init__(self) -> None:
         require(self.num_tokens > 0, f"calibration.num_tokens must be > 0, got {self.num_tokens}")

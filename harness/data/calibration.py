@@ -1,12 +1,13 @@
 """Deterministic, token-budgeted calibration batches for pruning, drawn from the train split.
 
-Samples examples WITHOUT replacement (one seeded permutation) and never runs a model.
+Draws train examples in a seeded random order, without replacement (one permutation) or with
+it (independent uniform draws); never runs a model.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -45,15 +46,32 @@ def _encode(
     return [(row, {"labels": e.label}) for row, e in zip(rows, texts, strict=True)]
 
 
+def _draw_order(size: int, seed: int, replacement: bool) -> Iterator[np.ndarray]:
+    """Chunks of train indices in draw order: one seeded permutation (each row at most once),
+    or independent uniform draws from the same generator (rows may repeat; never exhausted)."""
+    rng = np.random.default_rng(seed)
+    if not replacement:
+        order = rng.permutation(size)
+        for start in range(0, size, _ENCODE_CHUNK):
+            yield order[start : start + _ENCODE_CHUNK]
+        return
+    while True:
+        yield rng.integers(0, size, size=_ENCODE_CHUNK)
+
+
 def _take_rows(
-    task_data: TaskData, tokenizer: Any, num_tokens: int, max_length: int, seed: int
+    task_data: TaskData,
+    tokenizer: Any,
+    num_tokens: int,
+    max_length: int,
+    seed: int,
+    replacement: bool,
 ) -> list[tuple[Row, Targets]]:
-    """Rows in seeded-permutation order until their real-token count reaches num_tokens."""
-    order = np.random.default_rng(seed).permutation(len(task_data.train))
+    """Rows in seeded draw order until their real-token count reaches num_tokens."""
     taken: list[tuple[Row, Targets]] = []
     total = 0
-    for start in range(0, len(order), _ENCODE_CHUNK):
-        chunk = [task_data.train[i] for i in order[start : start + _ENCODE_CHUNK]]
+    for indices in _draw_order(len(task_data.train), seed, replacement):
+        chunk = [task_data.train[i] for i in indices]
         for row, targets in _encode(task_data, tokenizer, chunk, max_length):
             taken.append((row, targets))
             total += int(sum(row["attention_mask"]))
@@ -94,13 +112,14 @@ def sample_calibration_batches(
     Keys: input_ids [B,T] int64, attention_mask [B,T] (1 = real token), token_type_ids when the
     tokenizer makes them, and labels [B] (int64, float32 for regression) or start_positions /
     end_positions [B] for QA. T is the longest row of each batch (dynamic padding).
-    spec.sort_by_length groups rows of similar length into batches (stable sort of the sampled
-    rows), which removes most padding and so most of the pruning cost on short-text tasks.
+    Rows are batched in draw order (each batch a random sample, as the official code draws
+    them); spec.sort_by_length groups rows of similar length instead (stable sort of the drawn
+    rows). spec.replacement draws rows independently, so a row may appear twice.
     """
     num_tokens, batch_size, seed = spec.num_tokens, spec.batch_size, spec.seed
     if not task_data.train:
         raise EmptySplitError(f"task {task_data.name!r}: no train examples to calibrate on")
-    rows = _take_rows(task_data, tokenizer, num_tokens, max_length, seed)
+    rows = _take_rows(task_data, tokenizer, num_tokens, max_length, seed, spec.replacement)
     if spec.sort_by_length:
         rows = sorted(rows, key=lambda item: int(sum(item[0]["attention_mask"])))
     pad_id = pad_token_id(tokenizer)

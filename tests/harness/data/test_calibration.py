@@ -148,3 +148,19 @@ def test_empty_train_split_is_rejected(tokenizer: Any) -> None:
     empty = TaskData("toy", "classification", ("a", "b"), (), (TextExample("x", 0),))
     with pytest.raises(EmptySplitError, match="no train examples"):
         _sample(empty, tokenizer)
+
+
+def test_with_replacement_rows_repeat_and_the_budget_still_holds(tokenizer: Any) -> None:
+    # 8 rows drawn independently 3x over: a repeat is certain, and the draw runs past the split
+    task = _task(count=8)
+    drawn = _sample(task, tokenizer, num_tokens=150, batch_size=4, replacement=True, seed=1)
+    rows = _rows(drawn)
+    assert len(rows) > len(set(rows))
+    assert _real_tokens(drawn) >= 150
+    again = _sample(task, tokenizer, num_tokens=150, batch_size=4, replacement=True, seed=1)
+    assert _rows(again) == rows
+
+
+def test_without_replacement_every_row_at_most_once(tokenizer: Any) -> None:
+    rows = _rows(_sample(_task(), tokenizer, num_tokens=100, batch_size=4, seed=2))
+    assert len(rows) == len(set(rows))
