@@ -125,7 +125,10 @@ def main(argv: list[str] | None = None) -> int:
                         replacement=replacement == "yes",
                     )
                     batches = sample_calibration_batches(
-                        inputs.task, inputs.tokenizer, spec, max_length=config.calibration_max_length
+                        inputs.task,
+                        inputs.tokenizer,
+                        spec,
+                        max_length=config.calibration_max_length,
                     )
                     real = sum(int(b["attention_mask"].sum()) for b in batches)
                     padded = sum(int(b["attention_mask"].numel()) for b in batches)

@@ -139,8 +139,9 @@ def _sweep(args: argparse.Namespace) -> int:
         cli_distributed.write_shard(config, shard)
         _write("preflight passed:\n" + "\n".join(f"  {line}" for line in checked))
         return EXIT_OK
+    from harness.report.seeds import has_several_seeds, seed_table
     from harness.report.summary import summary_table
-    from harness.results.frame import measurements_frame
+    from harness.results.frame import measurements_frame, points_frame
     from harness.results.records import is_unreachable
     from harness.sweep.run import run_benchmark
 
@@ -155,6 +156,10 @@ def _sweep(args: argparse.Namespace) -> int:
         executor=args.executor,
     )
     _write(summary_table(measurements_frame([(None, run)])))
+    points = points_frame([(None, run)])
+    if has_several_seeds(points):
+        _write("\nmean and spread over seeds " + str(list(config.seeds)) + ":")
+        _write(seed_table(points))
     if not args.no_plots:
         from harness.report.plots import plot_run
 

@@ -57,7 +57,8 @@ class ModelSpec:
     random-shape and replay: shape name (tiny, minilm, bert-base); local: a folder (or `path`)."""
     path: str | None = None
     seed: int = 0
-    """Seed of random weights and of newly initialised task heads."""
+    """Seed of random weights and of newly initialised task heads; with source "finetuned",
+    added to the fine-tuning preset's seed (0: the preset as written)."""
     description: str = ""
     """Shown in reports; a random-weight preset must say so."""
     replay_run: str | None = None
@@ -225,6 +226,12 @@ class BenchmarkConfig:
     """Export ONNX at every point even when no onnxruntime trial needs it."""
     seed: int = 0
     """Seeds torch/numpy once per sweep (random-weight models, runtime inputs)."""
+    seeds: tuple[int, ...] = (0,)
+    """Replicates: each seed s builds every point again, from the calibration draw of
+    calibration.seed + s, the fine-tuned model of its preset's seed + s (model.source
+    "finetuned"; other sources load the same weights) and seeded methods (random) at their
+    seed + s, so a sweep reports the mean and spread per ratio (harness.report.seeds). Seed 0
+    is the config as written, and its keys carry no seed."""
     gate: GateSpec = field(default_factory=GateSpec)
     """How `kprune-bench gate` re-times and judges this config's trials (ignored by sweeps)."""
 
@@ -239,6 +246,13 @@ class BenchmarkConfig:
         require(len(self.runtimes) > 0, "runtimes must not be empty")
         names = [runtime.name for runtime in self.runtimes]  # threads are not part of trial keys
         require(len(set(names)) == len(names), f"runtimes has duplicates: {names}")
+        require(
+            len(self.seeds) > 0 and all(s >= 0 for s in self.seeds),
+            f"seeds must be non-negative integers, at least one, got {list(self.seeds)}",
+        )
+        require(
+            len(set(self.seeds)) == len(self.seeds), f"seeds has duplicates: {list(self.seeds)}"
+        )
         _positive_ints(self.batch_sizes, "batch_sizes")
         _positive_ints(self.seq_lens, "seq_lens")
         require(self.isolated_timeout_s > 0, "isolated_timeout_s must be > 0")

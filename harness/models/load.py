@@ -5,6 +5,7 @@ Bundled fine-tuned models come from harness.models.finetune (cached); this modul
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from collections.abc import Callable
@@ -179,12 +180,16 @@ def _load_finetuned(
     spec: ModelSpec, head: Head, cache_dir: Path | None, progress: bool
 ) -> LoadedModel:
     task = spec.name or ""
-    result = finetune(preset(task), cache_dir, progress=progress)
+    recipe = preset(task)
+    if spec.seed:  # a sweep seed's own fine-tune (cached apart: the seed is in the cache key)
+        recipe = dataclasses.replace(recipe, seed=recipe.seed + spec.seed)
+    result = finetune(recipe, cache_dir, progress=progress)
     metric = result.manifest["dev_metric"]
     local = ModelSpec("local", path=str(result.path), seed=spec.seed)
     loaded = _load_local(local, head, cache_dir, progress)
     description = (
-        f"{task} fine-tuned {result.manifest['base']} ({metric['name']} {metric['value']:.4f})"
+        f"{task} fine-tuned {result.manifest['base']} (seed {recipe.seed}; "
+        f"{metric['name']} {metric['value']:.4f})"
     )
     return LoadedModel(loaded.model, loaded.tokenizer, description)
 

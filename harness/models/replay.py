@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from harness.errors import UsageError
-from harness.results.keys import point_key
+from harness.results.keys import point_key, record_point_key
 from harness.results.records import BenchmarkRun, PrunePoint, read_run
 from kprune import EncoderShape, Masks, count_parameters, encoder_shape, remove_pruned_units
 
@@ -61,7 +61,7 @@ def structure_masks(point: PrunePoint, shape: EncoderShape) -> Masks:
     layers = len(point.heads_per_layer)
     if layers != shape.num_layers or len(point.neurons_per_layer) != layers:
         raise ReplayError(
-            f"{point_key(point.method, point.target_flops_ratio)} has {layers} layers of heads "
+            f"{record_point_key(point)} has {layers} layers of heads "
             f"and {len(point.neurons_per_layer)} of neurons; the shape has {shape.num_layers}"
         )
     heads = _keep_first(point.heads_per_layer, shape.heads_per_layer, "heads")
@@ -92,9 +92,11 @@ def replayed_record(point: PrunePoint, model: nn.Module, source: str) -> PrunePo
     )
 
 
-def _stored_point(run: BenchmarkRun, path: Path, method: str, ratio: float) -> PrunePoint:
-    stored = {point_key(p.method, p.target_flops_ratio): p for p in run.points}
-    key = point_key(method, ratio)
+def _stored_point(
+    run: BenchmarkRun, path: Path, method: str, ratio: float, seed: int
+) -> PrunePoint:
+    stored = {point_key(p.method, p.target_flops_ratio, p.seed): p for p in run.points}
+    key = point_key(method, ratio, seed)
     if key not in stored or stored[key].error:
         raise ReplayError(
             f"{path} has no finished point {key} to replay; it has {sorted(stored)}: set "
@@ -104,11 +106,12 @@ def _stored_point(run: BenchmarkRun, path: Path, method: str, ratio: float) -> P
 
 
 def replay_point(
-    spec: ModelSpec, base: nn.Module, method: str, ratio: float
+    spec: ModelSpec, base: nn.Module, method: str, ratio: float, seed: int = 0
 ) -> tuple[nn.Module, PrunePoint]:
-    """The model and record of the stored point (method, ratio), rebuilt from the dense `base`."""
+    """The model and record of the stored point (method, ratio, sweep seed), rebuilt from the
+    dense `base`."""
     path, run = _stored_run(spec)
-    point = _stored_point(run, path, method, ratio)
+    point = _stored_point(run, path, method, ratio, seed)
     model = replay_structure(base, point)
     return model, replayed_record(point, model, f"{path.name} (run {run.run_id})")
 

@@ -26,16 +26,31 @@ def _metric_name(points: pd.DataFrame) -> str:
     return str(names.iloc[0]) if len(names) else "metric"
 
 
+def _over_seeds(line: pd.DataFrame) -> pd.DataFrame:
+    """A line's points averaged over sweep seeds per target ratio: mean achieved ratio, mean
+    metric and its sample standard deviation (`metric_std`, NaN for one seed)."""
+    return line.groupby("target_flops_ratio", sort=False).agg(
+        achieved_flops_ratio=("achieved_flops_ratio", "mean"),
+        metric_value=("metric_value", "mean"),
+        metric_std=("metric_value", "std"),
+    )
+
+
 def metric_figure(points: pd.DataFrame, title: str) -> Figure:
     """Task metric vs achieved kept-FLOPs ratio (falling to the right), one line per method;
-    the dense point joins every line and is starred. Points must be scored."""
+    the dense point joins every line and is starred. Points must be scored. With several sweep
+    seeds, each point is the mean over seeds with a ±1 standard deviation bar."""
     fig = Figure(figsize=(6.4, 4.6), layout="tight")
     ax = fig.subplots()
     for method, line in with_dense_in_every_method(points).groupby("series", sort=True):
-        line = line.sort_values("achieved_flops_ratio", kind="stable")
+        line = _over_seeds(line).sort_values("achieved_flops_ratio", kind="stable")
         x, y = line["achieved_flops_ratio"].to_numpy(), line["metric_value"].to_numpy()
-        ax.plot(x, y, marker="o", label=method)
-    dense = points[points["method"].eq(DENSE_METHOD)]
+        spread = line["metric_std"].fillna(0.0).to_numpy()
+        if spread.any():
+            ax.errorbar(x, y, yerr=spread, marker="o", capsize=3, label=f"{method} (mean ± std)")
+        else:
+            ax.plot(x, y, marker="o", label=method)
+    dense = _over_seeds(points[points["method"].eq(DENSE_METHOD)])
     if len(dense):
         x, y = dense["achieved_flops_ratio"].to_numpy(), dense["metric_value"].to_numpy()
         ax.scatter(x, y, marker="*", s=160, c="k", zorder=5)
@@ -56,6 +71,7 @@ def kept_figure(points: pd.DataFrame, title: str) -> Figure:
     heads_ax, neurons_ax = fig.subplots(1, 2)
     for point in point_sorted(points).itertuples(index=False):
         label = f"{point.method} {point.target_flops_ratio:g}"
+        label += f" seed {point.seed}" if getattr(point, "seed", 0) else ""
         layers = range(len(point.heads_per_layer))
         heads_ax.plot(layers, point.heads_per_layer, marker="o", label=label)
         neurons_ax.plot(layers, point.neurons_per_layer, marker="o", label=label)

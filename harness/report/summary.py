@@ -25,8 +25,9 @@ from harness.results.records import is_unreachable
 
 log = logging.getLogger(__name__)
 
-POINT_SHAPE = ["method", "target_flops_ratio", "batch_size", "seq_len"]
-"""A summary row: one point timed at one (batch, seq) shape, across runtimes."""
+POINT_SHAPE = ["method", "target_flops_ratio", "seed", "batch_size", "seq_len"]
+"""A summary row: one point (of one sweep seed) timed at one (batch, seq) shape, across
+runtimes; the seed column is shown only when the run has several seeds."""
 
 
 def _latency_cells(frame: pd.DataFrame) -> pd.Series:
@@ -80,13 +81,18 @@ def summary_table(frame: pd.DataFrame) -> str:
     if frame.empty:
         return "(no measurements)"
     rows = prepared(frame).assign(runtime=runtime_column)
+    if "seed" not in rows:  # rows of a frame built before seeds existed
+        rows = rows.assign(seed=0)
     per_runtime = _runtime_columns(rows, list(runtime_labels(rows).values()))
     table = point_sorted(
-        _point_columns(rows).join(per_runtime).reset_index(), then=["batch_size", "seq_len"]
+        _point_columns(rows).join(per_runtime).reset_index(), then=["seed", "batch_size", "seq_len"]
     )
     table["ratio"] = table["target_flops_ratio"].map("{:.2f}".format)
     names = sorted(set(rows["metric_name"].dropna()))
     headers = ["method", "ratio", "flops", "/".join(names) or "metric", "batch", "seq"]
     columns = ["method", "ratio", "flops", "metric", "batch_size", "seq_len"]
+    if table["seed"].nunique() > 1:
+        headers.insert(2, "seed")
+        columns.insert(2, "seed")
     body = table[[*columns, *per_runtime.columns, "ideal"]].astype(str)
     return format_table([*headers, *per_runtime.columns, "ideal"], body.values.tolist())

@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from harness.errors import UsageError
-from harness.results.keys import measurement_key, point_key
+from harness.results.keys import measurement_key, record_point_key
 from harness.results.records import BenchmarkRun, ResultsFileError, read_run
 
 log = logging.getLogger(__name__)
@@ -100,7 +100,7 @@ def measurements_frame(runs: Sequence[tuple[Path | None, BenchmarkRun]]) -> pd.D
                     **fields,
                     **{f"latency_{k}": v for k, v in latency.items()},
                     "trial_key": measurement_key(m),
-                    "point_key": point_key(m.method, m.target_flops_ratio),
+                    "point_key": record_point_key(m),
                 }
             )
     return pd.DataFrame(rows)
@@ -112,7 +112,7 @@ def points_frame(runs: Sequence[tuple[Path | None, BenchmarkRun]]) -> pd.DataFra
     for path, run in runs:
         ids = {k: v for k, v in run_context(run, path).items() if k in RUN_COLUMNS}
         for p in run.points:
-            key = point_key(p.method, p.target_flops_ratio)
+            key = record_point_key(p)
             rows.append({**ids, **dataclasses.asdict(p), "point_key": key})
     return pd.DataFrame(rows)
 

@@ -20,7 +20,12 @@ from typing import Any
 
 from harness.errors import UsageError
 from harness.results.devices import CrossDeviceSpeedupError, device_identity
-from harness.results.keys import DENSE_METHOD, dense_key_of, measurement_key, point_key
+from harness.results.keys import (
+    DENSE_METHOD,
+    dense_key_of,
+    measurement_key,
+    record_point_key,
+)
 from harness.results.merge_plan import (
     Preference,
     choose,
@@ -162,7 +167,7 @@ def _points(sources: list[Source], prefer: Preference | None) -> tuple[list[Keye
     buckets: dict[tuple[str, str], list[Keyed]] = {}
     for source in sources:
         for point in source.points:
-            key = point_key(point.method, point.target_flops_ratio)
+            key = record_point_key(point)
             content = repr(_content(point)) if point.method == DENSE_METHOD else ""
             buckets.setdefault((key, content), []).append((source, point))
     kept, resolved, conflicts = [], [], []
@@ -226,7 +231,7 @@ def _row_order(keyed: Keyed, order: Callable[[str], tuple[int, str]]) -> tuple[A
 
 def _point_order(keyed: Keyed, order: Callable[[str], tuple[int, str]]) -> tuple[Any, ...]:
     source, point = keyed
-    return (order(point_key(point.method, point.target_flops_ratio) + "|"), source.run_id)
+    return (order(record_point_key(point) + "|"), source.run_id)
 
 
 def _environment(

@@ -55,6 +55,8 @@ class Measurement:
     dtype: str
     batch_size: int
     seq_len: int
+    seed: int = 0
+    """The sweep seed of this row's point (`BenchmarkConfig.seeds`)."""
     threads: int | None = None
     timer: str = TIMER
     latency: LatencyStats | None = None
@@ -110,6 +112,8 @@ class PrunePoint:
     params: int
     heads_per_layer: list[int]
     neurons_per_layer: list[int]
+    seed: int = 0
+    """The sweep seed this point was built with (calibration draw, fine-tune, method seed)."""
     metric_name: str | None = None
     metric_value: float | None = None
     prune_seconds: float | None = None

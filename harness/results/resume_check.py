@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-SWEEP_AXES = frozenset({"methods", "flops_ratios", "batch_sizes", "seq_lens"})
+SWEEP_AXES = frozenset({"methods", "flops_ratios", "batch_sizes", "seq_lens", "seeds"})
 """Config keys a resumed sweep may change freely: they add or drop trials, never alter one."""
 
 NOT_MEASURED = frozenset({"description", "gate"})

@@ -14,7 +14,7 @@ from typing import Any
 
 from harness.errors import ConfigError
 from harness.results.atomic_files import remove_stale_temps
-from harness.results.keys import DENSE_METHOD, measurement_key, point_key
+from harness.results.keys import DENSE_METHOD, measurement_key, record_point_key
 from harness.results.lock import ResultsLock
 from harness.results.lock import acquire as acquire_lock
 from harness.results.records import (
@@ -102,11 +102,11 @@ def _resume_note(environment: Mapping[str, Any]) -> dict[str, Any]:
 
 def finished_keys(run: BenchmarkRun) -> set[str]:
     """Trial keys measured without error at points that finished without error."""
-    failed_points = {point_key(p.method, p.target_flops_ratio) for p in run.points if p.error}
+    failed_points = {record_point_key(p) for p in run.points if p.error}
     return {
         measurement_key(m)
         for m in run.measurements
-        if m.error is None and point_key(m.method, m.target_flops_ratio) not in failed_points
+        if m.error is None and record_point_key(m) not in failed_points
     }
 
 
@@ -126,8 +126,8 @@ def store_point(
     written atomically to `path` (readers see the old file or the new one, never a mix)."""
     new_rows = list(measurements)
     replaced = {measurement_key(m) for m in new_rows}
-    key = point_key(point.method, point.target_flops_ratio)
-    points = [p for p in run.points if point_key(p.method, p.target_flops_ratio) != key]
+    key = record_point_key(point)
+    points = [p for p in run.points if record_point_key(p) != key]
     rows = [m for m in run.measurements if measurement_key(m) not in replaced]
     updated = dataclasses.replace(run, points=[*points, point], measurements=[*rows, *new_rows])
     save_run(updated, path)

@@ -13,7 +13,7 @@ from harness.errors import UsageError
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """Version written by this code. Bump it with every layout change and add an entry to UPGRADES."""
 
 
@@ -68,11 +68,20 @@ def _upgrade_v2(doc: dict[str, Any], stem: str) -> dict[str, Any]:
     return {**doc, "schema_version": 3, "measurements": rows, "points": points}
 
 
+def _upgrade_v3(doc: dict[str, Any], stem: str) -> dict[str, Any]:
+    """v3 -> v4: points and rows gained the sweep seed they were built with; every v3 run had
+    one seed, 0 (its calibration.seed and fine-tune seed are in its config)."""
+    rows = [{"seed": 0, **row} for row in doc.get("measurements", [])]
+    points = [{"seed": 0, **point} for point in doc.get("points", [])]
+    return {**doc, "schema_version": 4, "measurements": rows, "points": points}
+
+
 # version -> function that upgrades a document of that version by one step.
 UPGRADES: dict[int, Callable[[dict[str, Any], str], dict[str, Any]]] = {
     0: _upgrade_v0,
     1: _upgrade_v1,
     2: _upgrade_v2,
+    3: _upgrade_v3,
 }
 
 

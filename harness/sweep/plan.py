@@ -18,15 +18,18 @@ log = logging.getLogger(__name__)
 
 
 def expand_points(config: BenchmarkConfig) -> list[Point]:
-    """Dense first (when 1.0 is swept), then each method at each ratio below 1.0, config order."""
-    dense = [Point(DENSE_METHOD, 1.0)] if 1.0 in config.flops_ratios else []
-    pruned = [
-        Point(method, ratio)
-        for method in config.methods
-        for ratio in config.flops_ratios
-        if ratio < 1.0
-    ]
-    return dense + pruned
+    """Per seed (config order): dense first (when 1.0 is swept), then each method at each ratio
+    below 1.0, config order. A seed's points are contiguous, so its inputs load once."""
+    points = []
+    for seed in config.seeds:
+        points += [Point(DENSE_METHOD, 1.0, seed)] if 1.0 in config.flops_ratios else []
+        points += [
+            Point(method, ratio, seed)
+            for method in config.methods
+            for ratio in config.flops_ratios
+            if ratio < 1.0
+        ]
+    return points
 
 
 def expand_trials(config: BenchmarkConfig) -> list[Trial]:
@@ -65,10 +68,11 @@ def describe_plan(config: BenchmarkConfig) -> str:
     lines = [
         f"config {config.name}: {config.description}".rstrip(": "),
         "model: " + " ".join(filter(None, (m.source, m.name, m.description))),
-        f"task: {config.task.name}; methods: {', '.join(config.methods)}",
+        f"task: {config.task.name}; methods: {', '.join(config.methods)}; "
+        f"seeds: {list(config.seeds)}",
         f"runtimes: {runtimes}; batch sizes: {list(config.batch_sizes)}; "
         f"seq lens: {list(config.seq_lens)}",
         f"{len(groups)} points, {len(trials)} trials:",
     ]
-    lines += [f"  {point.key:<16} {len(group)} trials" for point, group in groups.items()]
+    lines += [f"  {point.key:<24} {len(group)} trials" for point, group in groups.items()]
     return "\n".join(lines)

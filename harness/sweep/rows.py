@@ -63,6 +63,7 @@ def _base_row(trial: Trial, record: PrunePoint) -> Measurement:
         dtype=r.dtype,
         batch_size=trial.batch_size,
         seq_len=trial.seq_len,
+        seed=trial.point.seed,
         threads=r.threads,
         ideal_speedup=1.0 / ratio if ratio > 0 else None,
         metric_name=record.metric_name,
@@ -132,6 +133,7 @@ def failed_point(
     record = PrunePoint(
         method=point.method,
         target_flops_ratio=point.target_flops_ratio,
+        seed=point.seed,
         achieved_flops_ratio=0.0,
         params=0,
         heads_per_layer=[],

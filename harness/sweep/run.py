@@ -50,8 +50,9 @@ def prepare(config: BenchmarkConfig, *, install: bool = True, progress: bool = T
     if install:
         install_assets(needed_assets(config))
     preflight(config, {}, devices=False)  # the model and task only: no sweep runs here
-    inputs = stages.load_inputs(config, progress=progress, calibrate=False)
-    log.info("ready: %s on task %s", inputs.description, config.task.name)
+    for seed in config.seeds:  # each seed's fine-tuned model, trained once and cached
+        inputs = stages.load_inputs(config, progress=progress, calibrate=False, seed=seed)
+        log.info("ready: %s on task %s (seed %d)", inputs.description, config.task.name, seed)
 
 
 def needed_assets(config: BenchmarkConfig) -> list[str]:
@@ -188,7 +189,7 @@ class _Sweep:
     ) -> None:
         for record, measurements in finished:
             self.session.store_point(record, measurements)
-            key = point_key(record.method, record.target_flops_ratio)
+            key = point_key(record.method, record.target_flops_ratio, record.seed)
             log.info("stored %s (%d measurements)", key, len(measurements))
             if on_point_done is not None:
                 on_point_done(record)
@@ -211,9 +212,14 @@ class _Sweep:
                 )
 
     def _local(self, pending: dict[Point, list[Trial]]) -> Generator[FinishedPoint, None, None]:
-        inputs = stages.load_inputs(self.config, progress=self.progress, calibrate=True)
+        inputs: SweepInputs | None = None
         bar = tqdm(pending.items(), desc="points", unit="point", disable=not self.progress)
         for point, trials in bar:
+            if inputs is None or inputs.seed != point.seed:  # a seed's points are contiguous
+                inputs = stages.load_inputs(
+                    self.config, progress=self.progress, calibrate=True, seed=point.seed
+                )
+                self.dense = None  # each seed times against its own dense model
             yield self._run_point(inputs, point, trials)
 
     def _pending(self) -> dict[Point, list[Trial]]:
@@ -245,7 +251,7 @@ class _Sweep:
             return None
         needed = artifacts_needed(self.config, trials)
         if self.dense is None or not needed <= set(self.dense.artifacts):
-            dense = Point(DENSE_METHOD, 1.0)
+            dense = Point(DENSE_METHOD, 1.0, inputs.seed)
             self.dense = self._subject(inputs, dense, trials, evaluate=False)
         return self.dense
 

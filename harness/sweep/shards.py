@@ -62,13 +62,13 @@ def point_cost(config: BenchmarkConfig, point: Point) -> float:
 
 def assign_shards(config: BenchmarkConfig, count: int) -> list[Shard]:
     """`count` shards: pruned points placed largest-cost first on the least-loaded shard (ties:
-    plan order, then lowest index), the dense point in every shard. Loads differ by at most the
+    plan order, then lowest index), and in every shard the dense point of each seed it holds
+    (of every seed when it holds no pruned point), in plan order. Loads differ by at most the
     largest single point's cost."""
     check_count(count)
     points = expand_points(config)
     dense = [p for p in points if p.is_dense]
     pruned = [p for p in points if not p.is_dense]
-    dense_cost = sum(point_cost(config, p) for p in dense)
     loads = [0.0] * count
     chosen: list[list[Point]] = [[] for _ in range(count)]
     order = {p: i for i, p in enumerate(pruned)}
@@ -77,8 +77,14 @@ def assign_shards(config: BenchmarkConfig, count: int) -> list[Shard]:
         target = min(range(count), key=lambda i: (loads[i], i))
         loads[target] += costs[point]
         chosen[target].append(point)
-    ordered = [tuple(dense + sorted(points, key=order.__getitem__)) for points in chosen]
-    return [Shard(i, count, ordered[i], loads[i] + dense_cost) for i in range(count)]
+    plan = {p: i for i, p in enumerate(points)}
+    shards = []
+    for index, mine in enumerate(chosen):
+        seeds = {p.seed for p in mine}
+        twins = [d for d in dense if d.seed in seeds or not mine]
+        cost = loads[index] + sum(point_cost(config, d) for d in twins)
+        shards.append(Shard(index, count, tuple(sorted(twins + mine, key=plan.__getitem__)), cost))
+    return shards
 
 
 def check_count(count: int) -> None:

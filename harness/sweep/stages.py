@@ -30,6 +30,7 @@ from harness.models.load import Head, load_model
 from harness.results.atomic_files import replace_text
 from harness.results.records import PrunePoint
 from harness.runtimes.base import RuntimeSpec, load_runtime, scoring_spec
+from harness.sweep.seeds import seeded_config, seeded_method_config
 from harness.sweep.types import ArtifactKey, Point, PointModel, SweepInputs
 from kprune import PruneResult, count_parameters, encoder_shape, prune
 
@@ -61,8 +62,12 @@ def _eval_split(task: TaskData, limit: int | None) -> TaskData:
     return dataclasses.replace(task, dev=task.dev[:limit]) if limit else task
 
 
-def load_inputs(config: BenchmarkConfig, *, progress: bool, calibrate: bool) -> SweepInputs:
-    """Load the task, the base model (fine-tuning it on first use) and the calibration batches."""
+def load_inputs(
+    config: BenchmarkConfig, *, progress: bool, calibrate: bool, seed: int = 0
+) -> SweepInputs:
+    """Load the task, the base model (fine-tuning it on first use) and the calibration batches,
+    as sweep seed `seed` draws them (`sweep.seeds`); `inputs.config` stays the sweep's config."""
+    sweep_config, config = config, seeded_config(config, seed)
     task = load_task(config.task)
     spec = config.model
     if spec.source == "finetuned" and spec.name is None:
@@ -76,12 +81,13 @@ def load_inputs(config: BenchmarkConfig, *, progress: bool, calibrate: bool) -> 
         )
     model_config: Any = loaded.model.config
     return SweepInputs(
-        config=config,
+        config=sweep_config,
         model=loaded.model,
         tokenizer=tokenizer,
         task=task,
         eval_task=_eval_split(task, config.task.max_eval_examples),
         batches=batches,
+        seed=seed,
         input_names=model_input_names(model_config),
         vocab_size=int(model_config.vocab_size),
         description=loaded.description,
@@ -94,6 +100,7 @@ def prune_record(point: Point, model: Any, result: PruneResult | None) -> PruneP
     common = dict(
         method=point.method,
         target_flops_ratio=point.target_flops_ratio,
+        seed=point.seed,
         params=count_parameters(model),
         heads_per_layer=list(shape.heads_per_layer),
         neurons_per_layer=list(shape.neurons_per_layer),
@@ -120,12 +127,16 @@ def build_point(inputs: SweepInputs, point: Point, folder: Path, progress: bool)
     model source rebuilds the stored run's structure of the point instead (`models.replay`)."""
     if inputs.config.model.source == replay.SOURCE:
         base, spec = inputs.model, inputs.config.model
-        model, stored = replay.replay_point(spec, base, point.method, point.target_flops_ratio)
+        ratio = point.target_flops_ratio
+        model, stored = replay.replay_point(spec, base, point.method, ratio, point.seed)
         return PointModel(point, model, stored)
     if point.is_dense:
         return PointModel(point, inputs.model, prune_record(point, inputs.model, None))
+    if point.seed != inputs.seed:
+        raise ValueError(f"point {point.key} built from the inputs of seed {inputs.seed}")
     options = inputs.config.method_options
     config = method_config(options, point.method, point.target_flops_ratio)
+    config = seeded_method_config(config, point.seed)
     total = 2 * encoder_shape(inputs.model).num_layers
     with tqdm(
         total=total, desc=f"prune {point.key}", unit="sublayer", disable=not progress, leave=False

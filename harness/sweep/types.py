@@ -29,10 +29,17 @@ class Point:
 
     method: str
     target_flops_ratio: float
+    seed: int = 0
+    """The sweep seed this point is built with (`BenchmarkConfig.seeds`)."""
 
     @property
     def key(self) -> str:
-        return point_key(self.method, self.target_flops_ratio)
+        return point_key(self.method, self.target_flops_ratio, self.seed)
+
+    @property
+    def dense(self) -> Point:
+        """The dense point of the same seed (this point's speedup denominator)."""
+        return Point(DENSE_METHOD, 1.0, self.seed)
 
     @property
     def is_dense(self) -> bool:
@@ -48,19 +55,28 @@ class Trial:
     batch_size: int
     seq_len: int
 
-    def _key(self, method: str, ratio: float) -> str:
+    def _key(self, point: Point) -> str:
         r = self.runtime
         shape = (self.batch_size, self.seq_len)
-        return trial_key(method, ratio, r.backend, r.variant, r.device, r.dtype, *shape)
+        return trial_key(
+            point.method,
+            point.target_flops_ratio,
+            r.backend,
+            r.variant,
+            r.device,
+            r.dtype,
+            *shape,
+            seed=point.seed,
+        )
 
     @property
     def key(self) -> str:
-        return self._key(self.point.method, self.point.target_flops_ratio)
+        return self._key(self.point)
 
     @property
     def dense_key(self) -> str:
-        """Key of the dense trial this one is compared with (same runtime, batch and seq)."""
-        return self._key(DENSE_METHOD, 1.0)
+        """Key of the dense trial this one is compared with (same runtime, batch, seq, seed)."""
+        return self._key(self.point.dense)
 
     @property
     def artifact(self) -> ArtifactKey:
@@ -77,6 +93,8 @@ class SweepInputs:
     task: TaskData
     eval_task: TaskData
     batches: list[Any]
+    seed: int
+    """The sweep seed these inputs were loaded for (calibration draw, fine-tuned model)."""
     input_names: tuple[str, ...]
     vocab_size: int
     description: str

@@ -110,12 +110,17 @@ def run_points(
     try:
         prune = ray.remote(**prune_resources(config))(prune_point)
         timer = ray.remote(**timing_resources(config, ray.nodes()))(time_point)
-        dense = Point(DENSE_METHOD, 1.0)
-        everything = [t for trials in pending.values() for t in trials]
-        dense_folder = _folder(artifacts, dense)
-        dense_ref = prune.remote(config, dense, everything, dense_folder, dense in pending)
+        dense_refs = {}  # per seed: the dense model, built once, every pruned point's twin
+        for seed in dict.fromkeys(point.seed for point in pending):
+            dense = Point(DENSE_METHOD, 1.0, seed)
+            everything = [t for p, trials in pending.items() if p.seed == seed for t in trials]
+            dense_folder = _folder(artifacts, dense)
+            dense_refs[seed] = prune.remote(
+                config, dense, everything, dense_folder, dense in pending
+            )
         for point, trials in pending.items():
             folder = _folder(artifacts, point)
+            dense_ref = dense_refs[point.seed]
             subject = dense_ref
             if not point.is_dense:
                 subject = prune.remote(config, point, trials, folder, True)

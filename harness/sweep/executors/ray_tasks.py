@@ -28,7 +28,7 @@ from harness.sweep.types import ArtifactKey, Point, Subject, SweepInputs, Trial,
 
 log = logging.getLogger(__name__)
 
-_INPUTS: dict[tuple[str, bool], SweepInputs] = {}
+_INPUTS: dict[tuple[str, bool, int], SweepInputs] = {}
 """Inputs loaded once per worker process (prune workers are reused across points)."""
 
 
@@ -44,10 +44,10 @@ class TimedPoint:
     fingerprint: dict[str, Any]
 
 
-def _inputs(config: BenchmarkConfig, calibrate: bool) -> SweepInputs:
-    key = (json.dumps(config_to_dict(config), sort_keys=True, default=str), calibrate)
+def _inputs(config: BenchmarkConfig, calibrate: bool, seed: int) -> SweepInputs:
+    key = (json.dumps(config_to_dict(config), sort_keys=True, default=str), calibrate, seed)
     if key not in _INPUTS:
-        _INPUTS[key] = stages.load_inputs(config, progress=False, calibrate=calibrate)
+        _INPUTS[key] = stages.load_inputs(config, progress=False, calibrate=calibrate, seed=seed)
     return _INPUTS[key]
 
 
@@ -56,7 +56,7 @@ def prune_point(
 ) -> Subject:
     """The point's model (pruned once; the base model for dense), the artifacts its trials
     load, and its metric when `evaluate` (never on a GPU that times: see the task's resources)."""
-    inputs = _inputs(config, calibrate=not point.is_dense)
+    inputs = _inputs(config, calibrate=not point.is_dense, seed=point.seed)
     built = stages.build_point(inputs, point, folder, progress=False)
     needed = artifacts_needed(config, trials)
     exports = stages.export_point(built, needed, folder, inputs.input_names)
@@ -101,7 +101,7 @@ def time_point(
             _check_visible(shown)
     fingerprint = collect_environment()
     fingerprint["timing_devices"] = timing_devices(config, fingerprint)
-    inputs = _inputs(config, calibrate=False)
+    inputs = _inputs(config, calibrate=False, seed=subject.built.point.seed)
     timings = time_trials(inputs, subject, reference, trials, keep_going=keep_going, progress=False)
     window = {"start_unix_s": start_unix_s, "end_unix_s": time.time()}
     fingerprint["ray_task"] = {**_task_facts(), **window, "point": subject.built.point.key}
