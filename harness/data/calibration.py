@@ -47,16 +47,13 @@ def _encode(
 
 
 def _draw_order(size: int, seed: int, replacement: bool) -> Iterator[np.ndarray]:
-    """Chunks of train indices in draw order: one seeded permutation (each row at most once),
-    or independent uniform draws from the same generator (rows may repeat; never exhausted)."""
+    """Chunks of train indices in draw order, at most `size` draws in all (the official code
+    caps its draw count at the train size): one seeded permutation (each row at most once), or
+    independent uniform draws from the same generator (rows may repeat)."""
     rng = np.random.default_rng(seed)
-    if not replacement:
-        order = rng.permutation(size)
-        for start in range(0, size, _ENCODE_CHUNK):
-            yield order[start : start + _ENCODE_CHUNK]
-        return
-    while True:
-        yield rng.integers(0, size, size=_ENCODE_CHUNK)
+    order = rng.permutation(size) if not replacement else rng.integers(0, size, size=size)
+    for start in range(0, size, _ENCODE_CHUNK):
+        yield order[start : start + _ENCODE_CHUNK]
 
 
 def _take_rows(
@@ -78,9 +75,10 @@ def _take_rows(
             if total >= num_tokens:
                 return taken
     log.warning(
-        "task %s: train split has only %d tokens at max_length %d, fewer than the %d requested; "
-        "using all of it",
+        "task %s: %d draws (the train split's size) give only %d tokens at max_length %d, fewer "
+        "than the %d requested; using them",
         task_data.name,
+        len(task_data.train),
         total,
         max_length,
         num_tokens,

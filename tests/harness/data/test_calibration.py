@@ -1,4 +1,4 @@
-"""Calibration sampler: deterministic, without replacement, token budget, keys and dtypes."""
+"""Calibration sampler: seeded draws (with or without replacement), token budget, keys, dtypes."""
 
 from __future__ import annotations
 
@@ -76,26 +76,37 @@ def test_token_budget_is_reached_with_the_fewest_examples(tokenizer: Any) -> Non
 
 def test_length_sorting_keeps_the_rows_and_cuts_padding(tokenizer: Any) -> None:
     task = _task(count=40)
-    plain = _sample(task, tokenizer, num_tokens=150, batch_size=4, sort_by_length=False)
-    grouped = _sample(task, tokenizer, num_tokens=150, batch_size=4)
+    plain = _sample(task, tokenizer, num_tokens=150, batch_size=4)
+    grouped = _sample(task, tokenizer, num_tokens=150, batch_size=4, sort_by_length=True)
     assert sorted(_rows(plain)) == sorted(_rows(grouped))
     padded = [sum(b["attention_mask"].numel() for b in bs) for bs in (plain, grouped)]
     assert padded[1] < padded[0]
 
 
-def test_sampling_is_without_replacement(tokenizer: Any) -> None:
+def test_a_permutation_draw_takes_every_row_once(tokenizer: Any) -> None:
     task = _task(count=40)
-    batches = _sample(task, tokenizer, num_tokens=10_000, batch_size=8)
+    batches = _sample(task, tokenizer, num_tokens=10_000, batch_size=8, replacement=False)
     rows = _rows(batches)
     assert len(rows) == 40
     assert len(set(rows)) == 40
+
+
+def test_draws_are_capped_at_the_train_size_like_the_official_code(tokenizer: Any) -> None:
+    rows = _rows(_sample(_task(count=40), tokenizer, num_tokens=10_000, batch_size=8))
+    assert len(rows) == 40 and len(set(rows)) < 40  # 40 draws with replacement repeat rows
+
+
+def test_the_defaults_are_the_official_draw() -> None:
+    # random order with replacement (np.random.choice in the official code); see CalibrationSpec
+    spec = CalibrationSpec()
+    assert (spec.replacement, spec.sort_by_length, spec.batch_size) == (True, False, 32)
 
 
 def test_budget_beyond_the_train_split_uses_all_and_warns(
     tokenizer: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     with caplog.at_level(logging.WARNING, logger="harness.data.calibration"):
-        batches = _sample(_task(count=5), tokenizer, num_tokens=10_000)
+        batches = _sample(_task(count=5), tokenizer, num_tokens=10_000, replacement=False)
     assert len(_rows(batches)) == 5
     assert "fewer than the 10000 requested" in caplog.text
 
@@ -127,7 +138,7 @@ def test_max_length_truncates(tokenizer: Any) -> None:
 
 def test_qa_batches_carry_answer_token_positions(tokenizer: Any, tmp_path: Path) -> None:
     task = load_task(TaskSpec("squad_v2", data_dir=str(fx.write_squad(tmp_path / "sq"))))
-    (batch,) = _sample(task, tokenizer, num_tokens=10_000, batch_size=8)
+    (batch,) = _sample(task, tokenizer, num_tokens=10_000, batch_size=8, replacement=False)
     assert {"start_positions", "end_positions"} <= set(batch)
     spans = [
         tokenizer.decode(ids[int(start) : int(end) + 1])
@@ -150,17 +161,18 @@ def test_empty_train_split_is_rejected(tokenizer: Any) -> None:
         _sample(empty, tokenizer)
 
 
-def test_with_replacement_rows_repeat_and_the_budget_still_holds(tokenizer: Any) -> None:
+def test_with_replacement_the_budget_holds_and_the_draw_is_seeded(tokenizer: Any) -> None:
     # 8 rows drawn independently 3x over: a repeat is certain, and the draw runs past the split
-    task = _task(count=8)
+    task = _task(count=40)
     drawn = _sample(task, tokenizer, num_tokens=150, batch_size=4, replacement=True, seed=1)
     rows = _rows(drawn)
-    assert len(rows) > len(set(rows))
     assert _real_tokens(drawn) >= 150
     again = _sample(task, tokenizer, num_tokens=150, batch_size=4, replacement=True, seed=1)
     assert _rows(again) == rows
 
 
 def test_without_replacement_every_row_at_most_once(tokenizer: Any) -> None:
-    rows = _rows(_sample(_task(), tokenizer, num_tokens=100, batch_size=4, seed=2))
+    rows = _rows(
+        _sample(_task(), tokenizer, num_tokens=100, batch_size=4, seed=2, replacement=False)
+    )
     assert len(rows) == len(set(rows))

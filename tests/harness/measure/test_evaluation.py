@@ -61,6 +61,17 @@ def test_accuracy_and_macro_f1_from_a_predictor(tokenizer: Any) -> None:
     assert result.extras["macro_f1"] == pytest.approx((0.8 + 2 / 3) / 2)
 
 
+def test_scores_go_back_to_dev_order_when_batched_by_length(tokenizer: Any) -> None:
+    # lengths differ and are not sorted in dev order: a score given to the wrong example would
+    # change the accuracy (only the long "good ..." rows are positive, and only they are right)
+    long = "good film film film film film"
+    dev = [("bad film", 0), (long, 1), ("awful", 0), (long, 1), ("good", 0), ("bad", 0)]
+    result = evaluate(
+        _keyword_predictor(tokenizer, "good"), _toy(dev), tokenizer, batch_size=2, max_length=32
+    )
+    assert result.value == pytest.approx(5 / 6)  # all right but "good" (labelled 0)
+
+
 def test_head_size_mismatch_names_both_numbers(tokenizer: Any) -> None:
     data = _toy([("good film", 1), ("bad film", 0)])
     with pytest.raises(LabelMismatchError, match=r"3 outputs.*2 labels"):
