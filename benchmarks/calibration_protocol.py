@@ -23,6 +23,7 @@ import dataclasses
 import json
 import logging
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -104,7 +105,8 @@ def main(argv: list[str] | None = None) -> int:
         "format": "kprune-bench/calibration-protocol",
         "version": 1,
         "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "command": "python -m benchmarks.calibration_protocol " + " ".join(argv or []),
+        "command": "python -m benchmarks.calibration_protocol "
+        + " ".join(sys.argv[1:] if argv is None else argv),
         "preset": args.preset,
         "model": inputs.description,
         "dev_examples": len(inputs.task.dev),

@@ -21,6 +21,7 @@ import json
 import logging
 import os
 import statistics
+import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -131,7 +132,8 @@ def main(argv: list[str] | None = None) -> int:
         "format": "kprune-bench/prune-speed",
         "version": 1,
         "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "command": "python -m benchmarks.prune_speed " + " ".join(argv or []),
+        "command": "python -m benchmarks.prune_speed "
+        + " ".join(sys.argv[1:] if argv is None else argv),
         "torch_threads": torch.get_num_threads(),
         "loops": {name: LOOPS[name] for name in args.loops},
         "environment": collect_environment(),
