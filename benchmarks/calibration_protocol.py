@@ -86,8 +86,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--preset", default="default", help="whose model, task and lengths")
     parser.add_argument("--tokens", type=int, nargs="+", default=[4096])
-    parser.add_argument("--orders", nargs="+", choices=["random", "sorted"], default=["random"])
-    parser.add_argument("--replacement", nargs="+", choices=["no", "yes"], default=["no"])
+    parser.add_argument(
+        "--orders", nargs="+", choices=["random", "sorted"], help="default: the preset's"
+    )
+    parser.add_argument(
+        "--replacement", nargs="+", choices=["no", "yes"], help="default: the preset's"
+    )
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--ratios", type=float, nargs="+", default=[0.5, 0.3])
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
@@ -100,6 +104,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING)
     torch.set_num_threads(args.threads)
     config = load_config(args.preset)
+    drawn = config.calibration
+    args.orders = args.orders or ["sorted" if drawn.sort_by_length else "random"]
+    args.replacement = args.replacement or ["yes" if drawn.replacement else "no"]
     inputs = load_inputs(config, progress=False, calibrate=False)
     report: dict[str, Any] = {
         "format": "kprune-bench/calibration-protocol",
