@@ -105,6 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
     compare = command("compare", "two stored runs side by side")
     compare.add_argument("a", type=Path, help="results .json of run A (baseline)")
     compare.add_argument("b", type=Path, help="results .json of run B")
+    accuracy = command("accuracy", "the metric per kept ratio and method (mean ± std over seeds)")
+    accuracy.add_argument("run", type=Path, help="results .json of a run")
     cli_distributed.add_commands(command)
     gate_command.add_arguments(command("gate", gate_command.HELP))
     report_command.add_arguments(command("report", report_command.HELP))
@@ -211,8 +213,26 @@ def _compare(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _accuracy(args: argparse.Namespace) -> int:
+    from harness.report.markdown_page import markdown_table
+    from harness.report.seeds import accuracy_table
+    from harness.results.frame import points_frame
+    from harness.results.records import read_run
+
+    if not args.run.is_file():
+        raise UsageError(f"results file {str(args.run)!r} does not exist")
+    points = points_frame([(None, read_run(args.run))])
+    if points.empty:
+        raise UsageError(f"{args.run} has no prune points yet; run or resume its sweep")
+    seeds = sorted(points["seed"].unique()) if "seed" in points else [0]
+    _write(f"{args.run.name}: seeds {[int(s) for s in seeds]}")
+    _write(markdown_table(accuracy_table(points)))
+    return EXIT_OK
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "prepare": _prepare,
+    "accuracy": _accuracy,
     "finetune": _finetune,
     "sweep": _sweep,
     "plot": _plot,

@@ -8,10 +8,12 @@ Takes a points frame (`harness.results.frame.points_frame`); formats, never read
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import pandas as pd
 
 from harness.report.table import fmt, format_table, point_sorted
+from harness.results.keys import DENSE_METHOD
 from harness.results.records import is_unreachable
 
 log = logging.getLogger(__name__)
@@ -77,3 +79,29 @@ def seed_table(points: pd.DataFrame) -> str:
             ]
         )
     return format_table(headers, rows)
+
+
+def _cell(row: Any) -> str:
+    if pd.isna(row.metric_mean):
+        return "unreachable" if row.unreachable else "error"
+    if pd.isna(row.metric_std):
+        return f"{row.metric_mean:.4f}"
+    return f"{row.metric_mean:.4f} ± {row.metric_std:.4f}"
+
+
+def accuracy_table(points: pd.DataFrame) -> pd.DataFrame:
+    """The metric per kept-FLOPs target (rows; the dense model first, in every method's column,
+    since every method starts from it) and method (columns, config order): `mean ± std` over the
+    seeds (one seed: the value), `unreachable` where the method cannot reach the ratio."""
+    spread = seed_spread(points)
+    spread = spread.assign(cell=[_cell(row) for row in spread.itertuples(index=False)])
+    dense = spread[spread["method"].eq(DENSE_METHOD)]
+    pruned = spread[spread["method"].ne(DENSE_METHOD)]
+    methods = list(dict.fromkeys(points.loc[points["method"].ne(DENSE_METHOD), "method"]))
+    table = pruned.pivot(index="target_flops_ratio", columns="method", values="cell")
+    table = table.reindex(columns=methods).sort_index(ascending=False)
+    table.index = [f"{ratio:g}" for ratio in table.index]
+    if len(dense):
+        first = pd.DataFrame([[dense["cell"].iloc[0]] * len(methods)], columns=methods)
+        table = pd.concat([first.set_axis(["1 (dense)"]), table])
+    return table.rename_axis("kept FLOPs").reset_index().fillna("-")
