@@ -168,7 +168,7 @@ class CalibrationSpec:
     model at 4,096 tokens, 4 seeds, whole dev split (`benchmarks/calibration_protocol.py`,
     bench_results/calibration/protocol.json), mean accuracy at kept 0.5 / 0.3:
     random order with replacement 0.8179 / 0.7945, without 0.8142 / 0.7896; sorted by length
-    with replacement 0.8158 / 0.7891, without 0.8133 / 0.7899 (seed std 0.1-0.7 points). No
+    with replacement 0.8158 / 0.7905, without 0.8133 / 0.7899 (seed std 0.2-0.7 points). No
     alternative is more accurate beyond the seed spread, so the official protocol stays; sorting
     saves little time because pruning runs on packed real tokens (padding only in attention).
     """
