@@ -1,4 +1,4 @@
-"""Kprune: retraining-free structured pruning of encoder language models.
+"""Kprune: retraining-free structured pruning of encoder language models and Llama-style decoders.
 
 Public API only; importing has no side effects.
 """
@@ -12,9 +12,17 @@ from kprune.errors import (
     ModelStateError,
     UnsupportedModelError,
 )
-from kprune.flops import FlopsReport, encoder_flops, head_flops, neuron_flops
+from kprune.flops import (
+    FlopsReport,
+    attention_unit_flops,
+    encoder_flops,
+    head_flops,
+    model_flops,
+    neuron_flops,
+)
 from kprune.masks import Masks
 from kprune.methods import KcmConfig, KpruneConfig, KwonConfig, RandomConfig, UniformConfig
+from kprune.params import ParamsReport
 from kprune.registry import (
     METHOD_CONFIGS,
     METHOD_VARIANTS,
@@ -45,11 +53,13 @@ __all__ = [
     "METHOD_VARIANTS",
     "Masks",
     "ModelStateError",
+    "ParamsReport",
     "PruneResult",
     "RandomConfig",
     "SublayerLog",
     "UniformConfig",
     "UnsupportedModelError",
+    "attention_unit_flops",
     "count_parameters",
     "encoder_flops",
     "encoder_shape",
@@ -57,6 +67,7 @@ __all__ = [
     "load_pruned",
     "make_config",
     "method_names",
+    "model_flops",
     "neuron_flops",
     "prune",
     "remove_pruned_units",

@@ -1,7 +1,8 @@
-"""Functional encoder forward, one sublayer at a time (numbering: kprune.sublayer), through an
-`EncoderAccess`, with optional per-feature gates on each output projection's input (per context
-dim for MHA, per neuron for FFN). Activations are padded or packed as their `TokenLayout` says.
-Used by calibration passes and tests; it never changes weights.
+"""Functional encoder/decoder forward, one sublayer at a time (numbering: kprune.sublayer),
+through an `EncoderAccess`, with optional per-feature gates on each output projection's input (per
+context dim for attention, per neuron for FFN). Post-norm encoders and pre-norm decoders (causal,
+rotary, grouped-query attention, SwiGLU) alike. Activations are padded or packed as their
+`TokenLayout` says. Used by calibration passes and tests; it never changes weights.
 """
 
 from __future__ import annotations
@@ -13,14 +14,18 @@ import torch.nn.functional as F
 from torch import nn
 
 from kprune.arch import EncoderAccess
+from kprune.rotary import apply_rotary
 from kprune.sublayer import Sublayer, sublayer_count
-from kprune.tokens import TokenLayout
+from kprune.tokens import TokenLayout, causal_additive_mask
 
 
 def attention_context(
     access: EncoderAccess, layer: int, x: torch.Tensor, layout: TokenLayout
 ) -> torch.Tensor:
-    """Concatenated head contexts (heads·d_h per token): the input of the output projection."""
+    """Concatenated head contexts (query heads·d_h per token): the output projection's input.
+
+    ``x`` is what the query/key/value projections read (for a pre-norm model, the normed input).
+    Grouped-query attention: each k/v head serves heads_per_unit adjacent query heads."""
     heads = access.num_heads(layer)
     if heads == 0:
         return x.new_zeros(*x.shape[:-1], 0)
@@ -28,12 +33,19 @@ def attention_context(
 
     def split(role: str) -> torch.Tensor:
         projected = layout.padded(access.module(layer, role)(x))
-        return projected.view(batch, seq, heads, d_h).transpose(1, 2)
+        return projected.view(batch, seq, -1, d_h).transpose(1, 2)
 
+    query, key, value = split("query"), split("key"), split("value")
+    tables = access.rotary_tables(x, seq)
+    if tables is not None:
+        query, key = apply_rotary(query, key, *tables)
+    if access.heads_per_unit > 1:
+        key = key.repeat_interleave(access.heads_per_unit, dim=1)
+        value = value.repeat_interleave(access.heads_per_unit, dim=1)
     ctx = F.scaled_dot_product_attention(
-        split("query"),
-        split("key"),
-        split("value"),
+        query,
+        key,
+        value,
         attn_mask=layer_attention_mask(access, layer, layout),
         scale=d_h**-0.5,
     )
@@ -41,9 +53,13 @@ def attention_context(
 
 
 def layer_attention_mask(access: EncoderAccess, layer: int, layout: TokenLayout) -> torch.Tensor:
-    """Additive attention mask of ``layer``: padding [B, 1, 1, T], plus the layer's slices of a
-    shared position bias [1, heads, T, T] where the architecture has one (MPNet) -> [B, heads,
-    T, T]. Packed or padded alike: attention always runs on the padded shape."""
+    """Additive attention mask of ``layer``: padding [B, 1, 1, T]; a decoder's causal (and
+    sliding-window) mask [B, 1, T, T]; plus the layer's slices of a shared position bias
+    [1, heads, T, T] where the architecture has one (MPNet) -> [B, heads, T, T]. Packed or padded
+    alike: attention always runs on the padded shape."""
+    if access.layout.causal:
+        window = access.sliding_window(layer)
+        return causal_additive_mask(layout.token_mask, layout.add_mask.dtype, window)
     bias = access.attention_bias(layer, layout.seq)
     if bias is None:
         return layout.add_mask
@@ -51,18 +67,26 @@ def layer_attention_mask(access: EncoderAccess, layer: int, layout: TokenLayout)
 
 
 def ffn_activations(access: EncoderAccess, layer: int, x: torch.Tensor) -> torch.Tensor:
-    """Post-activation FFN features [..., neurons]: the input of the FFN output projection."""
+    """Post-activation FFN features [..., neurons]: the input of the FFN output projection
+    (SwiGLU: act(gate(x)) * up(x), so a neuron is one gate row, one up row, one down column)."""
     if access.num_neurons(layer) == 0:
         return x.new_zeros(*x.shape[:-1], 0)
-    return access.activation(layer)(access.module(layer, "ffn_in")(x))
+    roles = access.ffn_input_roles()
+    features = access.activation(layer)(access.module(layer, roles[0])(x))
+    for role in roles[1:]:
+        features = features * access.module(layer, role)(x)
+    return features
 
 
 @dataclass
 class SublayerOutput:
     # shapes per the layout: [B, T, c] padded, [N, c] packed
     features: torch.Tensor  # input of the output projection (after the gate), c = units
-    pre_norm: torch.Tensor  # x + sublayer(x): the LayerNorm's input, c = d
-    output: torch.Tensor  # LayerNorm(pre_norm): the next sublayer's input, c = d
+    # x + sublayer(x), c = d: the residual sum, which least squares refits toward. Post-norm
+    # encoders: the LayerNorm's input. Pre-norm decoders: the output itself (the sublayer's own
+    # norm sits on its input, so no norm follows the sum).
+    pre_norm: torch.Tensor
+    output: torch.Tensor  # the next sublayer's input: LayerNorm(pre_norm) post-norm, else pre_norm
 
 
 def output_projection(access: EncoderAccess, index: int) -> nn.Linear:
@@ -73,9 +97,14 @@ def output_projection(access: EncoderAccess, index: int) -> nn.Linear:
 
 
 def output_bias(access: EncoderAccess, index: int) -> torch.Tensor:
-    """Output bias of sublayer ``index`` (also of an empty bias-only block)."""
+    """Output bias [d] of sublayer ``index`` (also of an empty bias-only block); zeros where the
+    projection has no bias (Llama), which is what it adds."""
     sub = Sublayer(index)
-    return access.ffn_bias(sub.layer) if sub.is_ffn else access.attn_bias(sub.layer)
+    bias = access.ffn_bias(sub.layer) if sub.is_ffn else access.attn_bias(sub.layer)
+    if bias is not None:
+        return bias
+    reference = next(access.model.parameters())
+    return torch.zeros(access.hidden_size, dtype=reference.dtype, device=reference.device)
 
 
 def feature_width(access: EncoderAccess, index: int) -> int:
@@ -95,12 +124,13 @@ def sublayer_forward(
 ) -> SublayerOutput:
     """Run sublayer ``index`` on its input ``x`` (arranged as ``layout`` says)."""
     sub = Sublayer(index)
+    pre_norm_model = access.layout.pre_norm
+    norm = access.ffn_norm(sub.layer) if sub.is_ffn else access.attn_norm(sub.layer)
+    reads = norm(x) if pre_norm_model else x  # what the sublayer's projections read
     if sub.is_ffn:
-        feats = ffn_activations(access, sub.layer, x)
-        norm = access.ffn_norm(sub.layer)
+        feats = ffn_activations(access, sub.layer, reads)
     else:
-        feats = attention_context(access, sub.layer, x, layout)
-        norm = access.attn_norm(sub.layer)
+        feats = attention_context(access, sub.layer, reads, layout)
     if gate is not None:
         feats = feats * gate
     # A zero-width projection contributes only its bias.
@@ -109,7 +139,7 @@ def sublayer_forward(
     else:
         projected = output_projection(access, index)(feats)
     pre_norm = x + projected
-    return SublayerOutput(feats, pre_norm, norm(pre_norm))
+    return SublayerOutput(feats, pre_norm, pre_norm if pre_norm_model else norm(pre_norm))
 
 
 def forward_from(

@@ -12,6 +12,7 @@ from torch import nn
 
 from kprune.flops import FlopsReport
 from kprune.masks import Masks
+from kprune.params import ParamsReport
 from kprune.sublayer import Sublayer
 
 
@@ -82,3 +83,4 @@ class PruneResult:
     sublayers: tuple[SublayerLog, ...]
     untuned_sublayers: tuple[int, ...]  # sublayers whose tuning failed or was worse than none
     method: str
+    params: ParamsReport | None = None  # parameter counts (the budget when budgeted in params)

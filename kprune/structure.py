@@ -13,7 +13,9 @@ from kprune.arch import EncoderAccess
 
 @dataclass(frozen=True)
 class EncoderShape:
-    """heads_per_layer / neurons_per_layer are the current (kept) counts; 0 = empty sublayer."""
+    """heads_per_layer (query heads) / neurons_per_layer are the current (kept) counts; 0 = empty
+    sublayer. heads_per_unit: query heads per attention unit, 1 for multi-head attention, the
+    query heads per key/value group under GQA (a layer keeps heads / heads_per_unit k/v heads)."""
 
     model_class: str
     model_type: str
@@ -22,6 +24,12 @@ class EncoderShape:
     head_size: int
     heads_per_layer: tuple[int, ...]
     neurons_per_layer: tuple[int, ...]
+    heads_per_unit: int = 1
+
+    @property
+    def units_per_layer(self) -> tuple[int, ...]:
+        """Attention units (heads, or GQA key/value groups) per layer: the keep-masks' columns."""
+        return tuple(h // self.heads_per_unit for h in self.heads_per_layer)
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -32,6 +40,7 @@ class EncoderShape:
             "head_size": self.head_size,
             "heads_per_layer": list(self.heads_per_layer),
             "neurons_per_layer": list(self.neurons_per_layer),
+            "heads_per_unit": self.heads_per_unit,
             "empty_attention_layers": [i for i, h in enumerate(self.heads_per_layer) if h == 0],
             "empty_ffn_layers": [i for i, n in enumerate(self.neurons_per_layer) if n == 0],
         }
@@ -49,4 +58,5 @@ def encoder_shape(model: nn.Module) -> EncoderShape:
         head_size=access.head_size,
         heads_per_layer=tuple(access.num_heads(i) for i in layers),
         neurons_per_layer=tuple(access.num_neurons(i) for i in layers),
+        heads_per_unit=access.heads_per_unit,
     )

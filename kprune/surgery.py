@@ -1,5 +1,7 @@
-"""Physical pruning: slice heads (q/k/v rows, W_out columns) and FFN neurons (W_in rows, W_out
-columns) out of an encoder; empty sublayers become `kprune.blocks`' exact bias-only blocks.
+"""Physical pruning: slice attention units (q/k/v rows, W_out columns) and FFN neurons (W_in rows,
+SwiGLU gate rows too, W_out columns) out of an encoder or decoder; empty sublayers become
+`kprune.blocks`' exact bias-only blocks. A GQA unit is a key/value group: its k/v head and its
+adjacent query heads go together, so every layer keeps heads_per_unit query heads per k/v head.
 It decides nothing: the keep-masks come from a pruning method.
 
 transformers 5.x has no `prune_heads`, hence this module.
@@ -57,12 +59,16 @@ def prune_attention(
     head_keep: torch.Tensor,
     out_weight: torch.Tensor | None = None,
 ) -> None:
-    """Keep only ``head_keep`` heads of ``layer`` (in place); optionally set W_out [d, kept·d_h]."""
-    kept = _check_keep(head_keep, access.num_heads(layer), f"layer {layer} head")
-    dims = head_dims(kept, access.head_size)
-    for role in ("query", "key", "value"):
+    """Keep only the attention units ``head_keep`` [units] of ``layer`` (in place: heads, or
+    key/value groups with their query heads); optionally set W_out [d, kept·unit_width]."""
+    kept = _check_keep(head_keep, access.num_units(layer), f"layer {layer} attention unit")
+    query_dims = head_dims(kept, access.unit_width)  # the units' query heads, o_proj columns
+    key_dims = head_dims(kept, access.head_size)  # one k/v head per unit
+    for role, dims in (("query", query_dims), ("key", key_dims), ("value", key_dims)):
         access.replace(layer, role, _sliced_linear(access.module(layer, role), dims, 0))
-    access.replace(layer, "attn_out", _sliced_linear(access.module(layer, "attn_out"), dims, 1))
+    access.replace(
+        layer, "attn_out", _sliced_linear(access.module(layer, "attn_out"), query_dims, 1)
+    )
     if out_weight is not None:
         _set_weight(access.module(layer, "attn_out"), out_weight)
     access.record_kept_heads(layer, kept)
@@ -76,7 +82,8 @@ def prune_ffn(
 ) -> None:
     """Keep only ``neuron_keep`` neurons of ``layer`` (in place); optionally set W_out [d, kept]."""
     kept = _check_keep(neuron_keep, access.num_neurons(layer), f"layer {layer} neuron")
-    access.replace(layer, "ffn_in", _sliced_linear(access.module(layer, "ffn_in"), kept, 0))
+    for role in access.ffn_input_roles():
+        access.replace(layer, role, _sliced_linear(access.module(layer, role), kept, 0))
     access.replace(layer, "ffn_out", _sliced_linear(access.module(layer, "ffn_out"), kept, 1))
     if out_weight is not None:
         _set_weight(access.module(layer, "ffn_out"), out_weight)
@@ -96,7 +103,7 @@ def _set_weight(linear: nn.Linear, weight: torch.Tensor) -> None:
 def replace_empty_sublayers(access: EncoderAccess) -> None:
     """Swap every zero-width sublayer for its exact bias-only block (exportable to ONNX)."""
     for layer in range(len(access.layers)):
-        if not access.attention_is_empty(layer) and access.num_heads(layer) == 0:
+        if not access.attention_is_empty(layer) and access.num_units(layer) == 0:
             access.make_attention_empty(layer)
         if not access.ffn_is_empty(layer) and access.num_neurons(layer) == 0:
             access.make_ffn_empty(layer)

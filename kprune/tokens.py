@@ -21,6 +21,23 @@ def additive_mask(attention_mask: torch.Tensor, dtype: torch.dtype) -> torch.Ten
     return (1.0 - mask) * torch.finfo(dtype).min
 
 
+def causal_additive_mask(
+    attention_mask: torch.Tensor, dtype: torch.dtype, window: int | None = None
+) -> torch.Tensor:
+    """[B, T] 1/0 mask -> [B, 1, T, T] additive mask of a decoder: query t sees key j when j is a
+    token, j <= t and (with a sliding ``window``) t - j < window; 0 where seen, dtype-min where
+    not (never -inf, so a padding query that sees no token gives no NaN)."""
+    seq = attention_mask.shape[1]
+    positions = torch.arange(seq, device=attention_mask.device)
+    offset = positions[:, None] - positions[None, :]  # query t minus key j
+    seen = offset >= 0
+    if window is not None:
+        seen = seen & (offset < window)
+    seen = seen[None, None] & attention_mask.bool()[:, None, None, :]
+    zero = torch.zeros((), dtype=dtype, device=attention_mask.device)
+    return torch.where(seen, zero, torch.finfo(dtype).min)
+
+
 def can_pack(attention_mask: torch.Tensor, head_reads_first_position: bool) -> bool:
     """True when packing this batch changes no output the head reads."""
     return head_reads_first_position and bool(attention_mask[:, 0].bool().all())

@@ -10,6 +10,8 @@ from transformers import (
     BertForSequenceClassification,
     DistilBertConfig,
     DistilBertForSequenceClassification,
+    LlamaConfig,
+    LlamaForCausalLM,
     MPNetConfig,
     MPNetForQuestionAnswering,
     MPNetForSequenceClassification,
@@ -61,6 +63,27 @@ def tiny_model(kind: str = "bert", num_labels: int = 3, layers: int = 2) -> torc
         with torch.no_grad():
             model.mpnet.encoder.relative_attention_bias.weight.normal_(0.0, 1.0)
     return model.eval()
+
+
+def tiny_llama(layers: int = 3, tie: bool = False, kv_heads: int = 2) -> torch.nn.Module:
+    """A seeded random tiny Llama causal LM (hidden 64, 4 query heads of 16 dims in ``kv_heads``
+    key/value groups, SwiGLU width 128, vocab 128), in eval mode.
+
+    initializer_range 0.2 instead of 0.02: with the default, every sublayer's output is tiny next
+    to the residual, so a wrong head, group or position would hide below test tolerances."""
+    torch.manual_seed(0)
+    config = LlamaConfig(
+        vocab_size=128,
+        hidden_size=64,
+        num_hidden_layers=layers,
+        num_attention_heads=4,
+        num_key_value_heads=kv_heads,
+        intermediate_size=128,
+        max_position_embeddings=64,
+        initializer_range=0.2,
+        tie_word_embeddings=tie,
+    )
+    return LlamaForCausalLM(config).eval()
 
 
 def make_batches(

@@ -1,5 +1,6 @@
-"""The settings every pruning method shares (FLOPs target, FLOPs-model s, seed, device): one frozen
-dataclass base holding their defaults and validation, plus the value checks method configs reuse.
+"""The settings every pruning method shares (FLOPs or parameter target, FLOPs-model s, seed,
+device): one frozen dataclass base holding their defaults and validation, plus the value checks
+method configs reuse.
 Nothing here touches devices, files or the environment.
 """
 
@@ -7,8 +8,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Literal
 
 from kprune.errors import ConfigError
+
+ParamsScope = Literal["model", "sublayers"]
 
 
 def check_ratio(value: float, name: str = "target_flops_ratio") -> None:
@@ -74,9 +78,29 @@ class BudgetFields:
     that heads·head_size is a multiple (heads in steps of round_to / gcd(round_to, head_size)).
     Rounding only drops units (the lowest-scored), so the FLOPs budget still holds and the
     achieved ratio may fall below the target. None: no rounding."""
+    target_params_ratio: float | None = None
+    """Budget in parameters instead of FLOPs: kept/original parameters counted over
+    ``params_scope``, in (0, 1]; the paper rebuttal's "5-20% of parameters pruned" is 0.95-0.80.
+    Units are then scored per parameter instead of per FLOP. One budget per run: with it set,
+    target_flops_ratio must be 1.0. None: the FLOPs budget applies."""
+    params_scope: ParamsScope = "model"
+    """What target_params_ratio counts (kprune.params): "model" = every parameter, each shared
+    tensor once (tied input/output embeddings count once, untied twice), with what no unit
+    carries (embeddings, norms, output biases, heads) counted as kept; "sublayers" = only what
+    the attention units and FFN neurons carry."""
 
     def __post_init__(self) -> None:
         check_ratio(self.target_flops_ratio)
+        if self.target_params_ratio is not None:
+            check_ratio(self.target_params_ratio, "target_params_ratio")
+            if self.target_flops_ratio != 1.0:
+                raise ConfigError(
+                    f"target_params_ratio={self.target_params_ratio!r} and target_flops_ratio="
+                    f"{self.target_flops_ratio!r} both set a budget; pass target_flops_ratio=1.0 "
+                    "to budget in parameters, or leave target_params_ratio unset"
+                )
+        if self.params_scope not in ("model", "sublayers"):
+            raise ConfigError(f"params_scope={self.params_scope!r}; use 'model' or 'sublayers'")
         check_positive(self.seq_len, "seq_len")
         check_device_name(self.device)
         check_round_to(self.round_to)

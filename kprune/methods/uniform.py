@@ -45,7 +45,7 @@ def head_magnitudes(access: EncoderAccess) -> torch.Tensor:
     for layer in range(len(access.layers)):
         weight = access.module(layer, "attn_out").weight.detach().float()  # [d, heads·d_h]
         per_dim = weight.pow(2).sum(dim=0)
-        rows.append(per_head(per_dim, access.head_size).sum(dim=1).sqrt())
+        rows.append(per_head(per_dim, access.unit_width).sum(dim=1).sqrt())
     return torch.stack(rows).cpu()
 
 

@@ -10,7 +10,7 @@ from typing import Literal
 from kprune.errors import ConfigError
 from kprune.methods.base_config import BudgetFields, check_positive
 
-TaskKind = Literal["auto", "classification", "regression", "qa"]
+TaskKind = Literal["auto", "classification", "regression", "qa", "causal_lm"]
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,8 @@ class KpruneConfig(BudgetFields):
     tune_weights: bool = True
     """KPWT: refit each pruned sublayer's output projection by least squares."""
     task: TaskKind = "auto"
-    """Loss for predictive knowledge; auto reads it from the model's head and num_labels."""
+    """Loss for predictive knowledge; auto reads it from the model's head and num_labels
+    (causal_lm: next-token KL over every real position, for decoders)."""
     cache_inputs: bool = True
     """Cache each target sublayer's input (fast path); False re-runs the full model every step."""
     pack_tokens: bool = True
@@ -58,5 +59,7 @@ class KpruneConfig(BudgetFields):
         check_positive(self.ridge_ratio, "ridge_ratio", allow_zero=True)
         if self.pred_weight == 0 and self.rep_weight == 0:
             raise ConfigError("pred_weight and rep_weight are both 0: every score would be 0")
-        if self.task not in ("auto", "classification", "regression", "qa"):
-            raise ConfigError(f"task={self.task!r}; use auto, classification, regression or qa")
+        if self.task not in ("auto", "classification", "regression", "qa", "causal_lm"):
+            raise ConfigError(
+                f"task={self.task!r}; use auto, classification, regression, qa or causal_lm"
+            )

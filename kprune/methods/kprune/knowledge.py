@@ -12,9 +12,14 @@ from kprune.forward import output_projection
 from kprune.sublayer import Sublayer, per_head, sublayer_count
 
 
-def _per_unit(values: torch.Tensor, index: int, head_size: int) -> torch.Tensor:
-    """Per-dim values -> per-unit: heads average their d_h dims (reference pitfall 5)."""
-    return values if Sublayer(index).is_ffn else per_head(values, head_size).mean(dim=1)
+def _per_unit(
+    values: torch.Tensor, index: int, head_size: int, heads_per_unit: int
+) -> torch.Tensor:
+    """Per-dim values -> per-unit: a head averages its d_h dims (reference pitfall 5); a GQA
+    unit (key/value group) sums its query heads' values, since cutting it removes all of them."""
+    if Sublayer(index).is_ffn:
+        return values
+    return per_head(values, head_size).mean(dim=1).view(-1, heads_per_unit).sum(dim=1)
 
 
 class KnowledgeAccumulator:
@@ -41,13 +46,14 @@ class KnowledgeAccumulator:
     ) -> None:
         """Add one batch: ``grads[j]`` = d loss / d gate_j; ``features[j]`` = [N_tok, dims], the
         batch's real-token rows."""
-        d_h = self.access.head_size
+        d_h, group = self.access.head_size, self.access.heads_per_unit
         tokens = 0
         for index, feats in features.items():
             tokens = int(feats.shape[0])
             energy = feats.detach().float().pow(2).sum(dim=0) * self._weight_energy[index]
             pred = 0.5 * grads[index].detach().float().pow(2)
-            rep_unit, pred_unit = _per_unit(energy, index, d_h), _per_unit(pred, index, d_h)
+            rep_unit = _per_unit(energy, index, d_h, group)
+            pred_unit = _per_unit(pred, index, d_h, group)
             if index in self.predictive:
                 self.predictive[index] += pred_unit
                 self.representational[index] += rep_unit

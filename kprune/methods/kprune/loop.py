@@ -61,7 +61,7 @@ class _KpruneRun:
         if not self.config.tune_weights:
             return None
         weight = output_projection(self.student, index).weight
-        kept = kept_features(keep, index, self.student.head_size)
+        kept = kept_features(keep, index, self.student.unit_width)
         return reconstruct_output_weight(step.gram, kept, weight, self.config.ridge_ratio)
 
     def _cut(self, index: int, keep: torch.Tensor, outcome: TuningOutcome | None) -> None:
@@ -130,7 +130,7 @@ def run_kprune(
     masks = run.full_masks()
     logs: list[SublayerLog] = []
     # At ratio 1.0 the strict "< budget" rule would still drop the lowest-scored unit: skip.
-    if config.target_flops_ratio < 1.0:
+    if not run.keeps_everything:
         with _seeded_global_rng(config.seed, config.device):
             masks, logs = _prune_sublayers(model, run, config, on_sublayer)
     replace_empty_sublayers(run.access)

@@ -3,7 +3,9 @@ teacher's, per task kind. Pure functions of tensors; they never run a model.
 
 Follows the reference code: KL(teacher || student) with temperature T, scaled by T², batch mean;
 regression compares like shapes (fixing the reference's [B,1]-vs-[B] broadcasting bug); QA
-averages the start and end KLs over sequence positions.
+averages the start and end KLs over sequence positions. A causal LM has one next-token
+distribution per real (non-pad) position: KL(teacher || student) over the vocabulary, mean over
+the batch's real tokens (each token plays a classification sample), times T²; no labels needed.
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ def _kl(logits: torch.Tensor, target: torch.Tensor, temperature: float, dim: int
 class TaskLoss:
     target: Callable[[torch.Tensor, float], torch.Tensor]
     loss: Callable[[torch.Tensor, torch.Tensor, float], torch.Tensor]
+    # True: target and loss read the head's outputs at the real tokens only, [N_tok, vocab]
+    # (caller selects them; causal LM); False: the head's outputs as they come.
+    per_token: bool = False
 
 
 def _qa_loss(logits: torch.Tensor, target: torch.Tensor, t: float) -> torch.Tensor:
@@ -46,4 +51,7 @@ TASK_LOSSES: dict[str, TaskLoss] = {
         target=lambda z, t: z.detach(), loss=lambda z, y, t: F.mse_loss(z, y.reshape(z.shape))
     ),
     "qa": TaskLoss(target=lambda z, t: _soft(z, t, 1), loss=_qa_loss),
+    "causal_lm": TaskLoss(
+        target=lambda z, t: _soft(z, t, 1), loss=lambda z, y, t: _kl(z, y, t, 1), per_token=True
+    ),
 }

@@ -103,6 +103,8 @@ class KnowledgePass:
                     out, feats = forward_from(
                         self.student, index, x_s, layout, gates, keep_features=True
                     )
+                    if self.loss.per_token:  # causal LM: next-token logits of real tokens
+                        out = layout.rows(out)
                     soft = self.soft_targets[position]
                     if soft is None:  # k = 0: the student is the teacher
                         soft = self.soft_targets[position] = self.loss.target(out, temperature)

@@ -105,6 +105,6 @@ def collect_mask_gradients(
         # HF's head_mask scales a head's attention probabilities, i.e. all d_h context dims of
         # the head at once: its gradient is the sum of the per-dim gradients.
         head_grads = [named[sublayer_index(i, MHA)] for i in layers]
-        heads.append(torch.stack([per_head(g, access.head_size).sum(dim=1) for g in head_grads]))
+        heads.append(torch.stack([per_head(g, access.unit_width).sum(dim=1) for g in head_grads]))
         neurons.append(torch.stack([named[sublayer_index(i, FFN)] for i in layers]))
     return MaskGradients(torch.stack(heads).double().cpu(), torch.stack(neurons).double().cpu())

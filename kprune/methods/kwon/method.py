@@ -132,7 +132,7 @@ def fold_unit_gates(access: EncoderAccess, gates: dict[int, torch.Tensor]) -> No
 
     Pruned columns become 0 and are sliced away by the surgery right after.
     """
-    for index, gate in feature_gates(gates, access.head_size).items():
+    for index, gate in feature_gates(gates, access.unit_width).items():
         linear = output_projection(access, index)
         linear.weight.mul_(gate.to(linear.weight)[None, :])
 

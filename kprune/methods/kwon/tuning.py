@@ -177,19 +177,19 @@ class LayerwiseTuner:
 
     def tune(self, index: int, unit_gate: torch.Tensor) -> tuple[torch.Tensor, ScaleOutcome]:
         """Fit sublayer ``index`` given its 0/1 unit gate; returns (scaled unit gate, outcome)."""
-        head_size, device = self.access.head_size, self.student_x[0].device
+        unit_width, device = self.access.unit_width, self.student_x[0].device
         kept = torch.nonzero(unit_gate).flatten()
-        dims = kept_features(unit_gate, index, head_size).to(device)
-        mask_gate = feature_gate(unit_gate, index, head_size).to(device)
+        dims = kept_features(unit_gate, index, unit_width).to(device)
+        mask_gate = feature_gate(unit_gate, index, unit_width).to(device)
         stats = self._accumulate(index, mask_gate, dims)
         if kept.numel() == 0:
             outcome = ScaleOutcome(None, 0.0, 0.0, "no units kept: output is the bias")
         else:
             weight = output_projection(self.access, index).weight
-            group = Sublayer(index).features_per_unit(head_size)
+            group = Sublayer(index).features_per_unit(unit_width)
             outcome = solve_unit_scales(stats, weight[:, dims], group, self.damping)
         scaled = unit_gate.clone()
         if outcome.scales is not None:
             scaled[kept] = outcome.scales.float().cpu()
-        self._advance_student(index, feature_gate(scaled, index, head_size).to(device))
+        self._advance_student(index, feature_gate(scaled, index, unit_width).to(device))
         return scaled, outcome
