@@ -42,10 +42,11 @@ def check_method_options(method: str, options: Mapping[str, Any]) -> None:
     from kprune import make_config
 
     check_methods((method,))
-    if "target_flops_ratio" in options:
-        raise ConfigError(
-            f"{method}.target_flops_ratio is set by the sweep; use flops_ratios instead"
-        )
+    for key in ("target_flops_ratio", "target_params_ratio"):
+        if key in options:
+            raise ConfigError(
+                f"{method}.{key} is set by the sweep; use flops_ratios (and budget) instead"
+            )
     try:
         make_config(method, **options)
     except (TypeError, ValueError) as error:  # an unknown keyword, or the method's own checks
@@ -53,9 +54,13 @@ def check_method_options(method: str, options: Mapping[str, Any]) -> None:
 
 
 def method_config(
-    method_options: Mapping[str, Mapping[str, Any]], method: str, ratio: float
+    method_options: Mapping[str, Mapping[str, Any]],
+    method: str,
+    ratio: float,
+    budget: str = "flops",
 ) -> Any:
-    """The method's own frozen config for one point of the sweep."""
+    """The method's own frozen config for one point of the sweep; `budget` "params" makes
+    `ratio` the kept parameter ratio (the FLOPs target then stays 1.0, as kprune asks)."""
     from kprune import METHOD_VARIANTS, make_config
 
     # A variant (e.g. kprune-no-tuning) inherits its base method's table, except the fields
@@ -63,4 +68,6 @@ def method_config(
     base, pinned = METHOD_VARIANTS.get(method, (method, {}))
     inherited = {k: v for k, v in method_options.get(base, {}).items() if k not in pinned}
     options = {**inherited, **method_options.get(method, {})} if base != method else inherited
+    if budget == "params":
+        return make_config(method, target_flops_ratio=1.0, target_params_ratio=ratio, **options)
     return make_config(method, target_flops_ratio=ratio, **options)

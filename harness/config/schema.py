@@ -23,7 +23,8 @@ from harness.runtimes.base import RuntimeSpec
 log = logging.getLogger(__name__)
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
-ModelSource = Literal["finetuned", "local", "hub", "tiny-random", "random-shape", "replay"]
+ModelSource = Literal["finetuned", "local", "hub", "tiny-random", "random-shape", "replay", "gguf"]
+Budget = Literal["flops", "params"]
 TaskSource = Literal["auto", "files", "datasets"]
 TableKind = Literal["classification", "regression"]
 TableFormat = Literal["auto", "csv", "tsv", "jsonl", "parquet"]
@@ -51,10 +52,11 @@ class ModelSpec:
     """Where the base model comes from; the task adds its kind and label count at load time."""
 
     source: ModelSource = "finetuned"
-    """finetuned | local | hub | tiny-random | random-shape | replay (see harness.models.load)."""
+    """finetuned | local | hub | tiny-random | random-shape | replay | gguf (models.load)."""
     name: str | None = None
     """finetuned: the fine-tuning preset (None = the task's name); hub: model id;
-    random-shape and replay: shape name (tiny, minilm, bert-base); local: a folder (or `path`)."""
+    random-shape and replay: shape name (tiny, minilm, bert-base); local: a folder (or `path`);
+    gguf: a bundled GGUF asset (smollm2) or a .gguf file (or `path`), converted to float32 once."""
     path: str | None = None
     seed: int = 0
     """Seed of random weights and of newly initialised task heads; with source "finetuned",
@@ -192,6 +194,54 @@ class CalibrationSpec:
         require(length is None or length >= 8, "calibration.max_length must be >= 8")
 
 
+@dataclass(frozen=True)
+class LanguageModelSpec:
+    """A causal-LM sweep (decoders): perplexity on windows of a bundled text instead of a task
+    metric, calibration windows cut from another text, and prefill + decode timing.
+
+    With this section the `task` section is not read; calibration.num_tokens, batch_size, seed
+    and max_length (the window length; None = window_tokens) still say what pruning reads.
+    """
+
+    eval_text: str = "wikipedia"
+    """Bundled text scored for perplexity (harness.data.texts: wikipedia, lee_background)."""
+    calibration_text: str = "lee_background"
+    """Bundled text the calibration windows are drawn from (never the evaluation text)."""
+    window_tokens: int = 512
+    stride_tokens: int = 512
+    """Perplexity windows start every stride tokens (= window: non-overlapping; each window's
+    first token is not scored); see harness.measure.perplexity."""
+    max_eval_windows: int | None = None
+    """Score only the first N windows (CPU cost is linear in them); None = the whole text."""
+    new_tokens: int = 16
+    """Greedy tokens per timed decode call (the KV-cache decode rows); the prompt is seq_len."""
+    ort_rel_tolerance: float = 1e-3
+    """Largest |ppl(ORT) / ppl(torch) - 1| accepted when the exported prefill graph is scored."""
+    ort_check_windows: int | None = 1
+    """Windows the exported prefill graph is scored on, against PyTorch on the same windows (the
+    export gate already checked its logits; this checks it on real text at a fraction of the
+    cost). None: every evaluation window, and ONNX Runtime rows carry ORT's own perplexity
+    (otherwise they carry PyTorch's, and say so in metric_source)."""
+
+    def __post_init__(self) -> None:
+        require(self.window_tokens >= 2, "language_model.window_tokens must be >= 2")
+        require(
+            0 < self.stride_tokens <= self.window_tokens,
+            "language_model.stride_tokens must be in (0, window_tokens]",
+        )
+        n = self.max_eval_windows
+        require(n is None or n > 0, f"language_model.max_eval_windows must be > 0, got {n}")
+        require(self.new_tokens >= 1, "language_model.new_tokens must be >= 1")
+        require(self.ort_rel_tolerance >= 0, "language_model.ort_rel_tolerance must be >= 0")
+        check = self.ort_check_windows
+        require(check is None or check > 0, "language_model.ort_check_windows must be > 0")
+        require(
+            self.eval_text != self.calibration_text,
+            "language_model.calibration_text must differ from eval_text (no calibration on "
+            "the evaluation text)",
+        )
+
+
 def _check_ratios(ratios: tuple[float, ...]) -> None:
     require(len(ratios) > 0, "flops_ratios must not be empty")
     for ratio in ratios:
@@ -212,7 +262,12 @@ class BenchmarkConfig:
     task: TaskSpec = field(default_factory=TaskSpec)
     methods: tuple[str, ...] = ("kprune",)
     flops_ratios: tuple[float, ...] = (1.0, 0.8, 0.6, 0.5, 0.4, 0.3, 0.2)
-    """Kept/original FLOPs; 1.0 is the dense reference, measured once (method "dense")."""
+    """Kept/original ratios of the `budget` quantity (FLOPs unless budget = "params"); 1.0 is
+    the dense reference, measured once (method "dense")."""
+    budget: Budget = "flops"
+    """What each ratio keeps: "flops" (kprune's FLOPs model) or "params" (parameters of the
+    whole model, tied embeddings once: the Kprune rebuttal's "5-20% of parameters pruned" is
+    0.95-0.8). One budget per run: the point keys do not say which."""
     method_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     """Per-method overrides of the method's config class, e.g. {"kprune": {"rep_weight": 1e-3}};
     written as a top-level TOML table `[kprune]` or `--set kprune.rep_weight=1e-3`."""
@@ -242,6 +297,8 @@ class BenchmarkConfig:
     "finetuned"; other sources load the same weights) and seeded methods (random) at their
     seed + s, so a sweep reports the mean and spread per ratio (harness.report.seeds). Seed 0
     is the config as written, and its keys carry no seed."""
+    language_model: LanguageModelSpec | None = None
+    """Set for a decoder (causal LM) sweep: perplexity, calibration text, decode timing."""
     gate: GateSpec = field(default_factory=GateSpec)
     """How `kprune-bench gate` re-times and judges this config's trials (ignored by sweeps)."""
 
@@ -273,8 +330,29 @@ class BenchmarkConfig:
         )
         for method, options in self.method_options.items():
             check_method_options(method, options)
+        _choice(self.budget, get_args(Budget), "budget")
+        if self.language_model is not None:
+            _check_language_model_sweep(self)
 
     @property
     def calibration_max_length(self) -> int:
-        """The calibration encoding length actually used."""
+        """The calibration encoding length actually used (a decoder's: its window length)."""
+        if self.language_model is not None:
+            return self.calibration.max_length or self.language_model.window_tokens
         return self.calibration.max_length or self.task.max_length
+
+
+def _check_language_model_sweep(config: BenchmarkConfig) -> None:
+    """What a decoder sweep cannot do: the latency rows time plain eager / default graphs."""
+    require(
+        config.model.source in ("gguf", "local", "hub"),
+        f"a language_model sweep loads a causal LM checkpoint: model.source is "
+        f"{config.model.source!r}; use 'gguf' (e.g. name = \"smollm2\"), 'local' or 'hub'",
+    )
+    plain = {"eager", "default", "iobinding"}
+    odd = [r.name for r in config.runtimes if r.variant not in plain or r.dtype != "float32"]
+    require(
+        not odd,
+        f"runtimes {odd}: a language_model sweep times float32 eager PyTorch and the plain ONNX "
+        "Runtime graphs (prefill and decode-with-cache); drop the variant and dtype settings",
+    )

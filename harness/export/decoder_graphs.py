@@ -29,12 +29,27 @@ def present_names(layers: int) -> tuple[str, ...]:
     return tuple(f"present.{i}.{part}" for i in range(layers) for part in ("key", "value"))
 
 
-def kv_shape(config: Any, batch: int, past: int) -> tuple[int, int, int, int]:
-    """`[batch, kv_heads, past, head_dim]` of one cached key or value tensor."""
+def head_dim(config: Any) -> int:
     heads = int(config.num_attention_heads)
-    kv_heads = int(getattr(config, "num_key_value_heads", None) or heads)
-    head_dim = int(getattr(config, "head_dim", None) or config.hidden_size // heads)
-    return batch, kv_heads, past, head_dim
+    return int(getattr(config, "head_dim", None) or config.hidden_size // heads)
+
+
+def kv_heads_per_layer(model: nn.Module) -> tuple[int, ...]:
+    """Key/value heads each layer caches: the config's count, or what pruning kept (read from
+    the layer's k_proj; 0 for an attention block pruned away, which caches nothing)."""
+    config: Any = model.config
+    dim = head_dim(config)
+    layers: Any = model.model.layers  # type: ignore[union-attr]
+    return tuple(
+        int(layer.self_attn.k_proj.out_features) // dim if hasattr(layer.self_attn, "k_proj") else 0
+        for layer in layers
+    )
+
+
+def kv_shape(model: nn.Module, layer: int, batch: int, past: int) -> tuple[int, int, int, int]:
+    """`[batch, kv_heads, past, head_dim]` of one cached key or value tensor of `layer`."""
+    config: Any = model.config
+    return batch, kv_heads_per_layer(model)[layer], past, head_dim(config)
 
 
 class PrefillGraph(nn.Module):
@@ -62,6 +77,7 @@ class DecodeGraph(nn.Module):
         self.model = model
         config: Any = model.config
         self.layers = int(config.num_hidden_layers)
+        self.kv_heads = kv_heads_per_layer(model)
 
     def forward(
         self, input_ids: torch.Tensor, position_ids: torch.Tensor, *past: torch.Tensor
@@ -75,6 +91,12 @@ class DecodeGraph(nn.Module):
             input_ids=input_ids, position_ids=position_ids, past_key_values=cache, use_cache=True
         )
         present: list[torch.Tensor] = []
-        for layer in out.past_key_values.layers:
-            present += [layer.keys, layer.values]
+        for heads, layer in zip(self.kv_heads, out.past_key_values.layers, strict=True):
+            keys, values = layer.keys, layer.values
+            if heads == 0:  # a pruned-away attention block never updates its (empty) cache:
+                # grow it anyway, so every layer's past has the sequence length the model reads
+                grown = torch.zeros_like(input_ids, dtype=keys.dtype)[:, None, :, None]
+                grown = grown.expand(-1, 0, -1, keys.shape[3])
+                keys, values = torch.cat([keys, grown], 2), torch.cat([values, grown], 2)
+            present += [keys, values]
         return (out.logits, *present)

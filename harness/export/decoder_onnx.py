@@ -76,7 +76,8 @@ def _decode_args(
     config: Any = model.config
     rng = np.random.default_rng(seed)
     prompt = torch.from_numpy(rng.integers(0, config.vocab_size, (batch, past), dtype=np.int64))
-    cache = [torch.zeros(kv_shape(config, batch, 0))] * (2 * int(config.num_hidden_layers))
+    layers = range(int(config.num_hidden_layers))
+    cache = [torch.zeros(kv_shape(model, i, batch, 0)) for i in layers for _ in ("key", "value")]
     if past:  # PyTorch cannot run zero tokens; an empty cache is the zero-length past
         with torch.inference_mode():
             positions = torch.arange(past).expand(batch, past)

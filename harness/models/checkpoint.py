@@ -71,15 +71,14 @@ def read_config(folder: Path) -> Any:
 
 
 def task_model_class(config: Any, kind: str) -> str:
-    """The class name AutoModelFor{SequenceClassification,QuestionAnswering} would build."""
+    """The class name AutoModelFor{SequenceClassification,QuestionAnswering,CausalLM} would
+    build."""
     from transformers.models.auto import modeling_auto
 
-    qa = kind == "qa"
-    names = (
-        modeling_auto.MODEL_FOR_QUESTION_ANSWERING_MAPPING_NAMES
-        if qa
-        else modeling_auto.MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING_NAMES
-    )
+    names = {
+        "qa": modeling_auto.MODEL_FOR_QUESTION_ANSWERING_MAPPING_NAMES,
+        "causal_lm": modeling_auto.MODEL_FOR_CAUSAL_LM_MAPPING_NAMES,
+    }.get(kind, modeling_auto.MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING_NAMES)
     return str(names.get(config.model_type, f"<no {kind} model for {config.model_type!r}>"))
 
 
@@ -89,7 +88,7 @@ def check_supported(config: Any, kind: str, where: object) -> None:
     if name not in SUPPORTED_MODELS:
         raise ModelLoadError(
             f"{where}: model_type {config.model_type!r} becomes {name}, which is not "
-            "supported (kprune cannot prune it); use a checkpoint of a supported encoder "
+            "supported (kprune cannot prune it); use a checkpoint of a supported model "
             f"({', '.join(SUPPORTED_MODELS)})"
         )
 

@@ -16,6 +16,7 @@ from typing import Any
 import torch
 from transformers import (
     AutoConfig,
+    AutoModelForCausalLM,
     AutoModelForQuestionAnswering,
     AutoModelForSequenceClassification,
     AutoTokenizer,
@@ -107,6 +108,8 @@ def _existing_head(config: Any) -> str | None:
 
 def _head_kwargs(config: Any, head_wanted: Head, where: str) -> dict[str, Any]:
     """Extra from_pretrained kwargs; LabelMismatchError when a saved head does not fit the task."""
+    if head_wanted.kind == "causal_lm":
+        return {}  # the LM head is the model's own; kprune names unsupported decoder families
     head, wanted = _existing_head(config), "qa" if head_wanted.kind == "qa" else "sequence"
     if head is not None and head != wanted:
         raise LabelMismatchError(
@@ -124,15 +127,17 @@ def _head_kwargs(config: Any, head_wanted: Head, where: str) -> dict[str, Any]:
     return {} if head is not None else {"num_labels": labels}
 
 
+_AUTO_CLASSES: dict[str, Any] = {
+    "qa": AutoModelForQuestionAnswering,
+    "causal_lm": AutoModelForCausalLM,
+}
+
+
 def _from_pretrained(where: str, spec: ModelSpec, head: Head, local_only: bool) -> LoadedModel:
     try:
         config = AutoConfig.from_pretrained(where, local_files_only=local_only)
         extra = _head_kwargs(config, head, where)
-        auto_class = (
-            AutoModelForQuestionAnswering
-            if head.kind == "qa"
-            else AutoModelForSequenceClassification
-        )
+        auto_class = _AUTO_CLASSES.get(head.kind, AutoModelForSequenceClassification)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(spec.seed)  # any newly initialised head
             model = auto_class.from_pretrained(where, local_files_only=local_only, **extra)
@@ -194,6 +199,24 @@ def _load_finetuned(
     return LoadedModel(loaded.model, loaded.tokenizer, description)
 
 
+def _load_gguf(spec: ModelSpec, head: Head, cache_dir: Path | None, progress: bool) -> LoadedModel:
+    """A GGUF decoder (bundled asset name or .gguf file), dequantized to a cached float32
+    checkpoint once (harness.models.gguf_convert), then loaded like a local folder."""
+    from harness.models.gguf_convert import convert_gguf  # needs the `decoder` extra
+
+    if head.kind != "causal_lm":
+        raise ModelLoadError(
+            "model.source 'gguf' holds a decoder LM: add a [language_model] section (perplexity "
+            "and decode timing) instead of a task"
+        )
+    converted = convert_gguf(spec.path or spec.name or "smollm2", cache_dir)
+    local = ModelSpec("local", path=str(converted.path), seed=spec.seed)
+    loaded = _load_local(local, head, cache_dir, progress)
+    note = converted.manifest.get("weights", "GGUF weights")
+    source = converted.manifest.get("source_file", converted.path.name)
+    return LoadedModel(loaded.model, loaded.tokenizer, f"{source}: {note}")
+
+
 _LOADERS: dict[str, Callable[[ModelSpec, Head, Path | None, bool], LoadedModel]] = {
     "finetuned": _load_finetuned,
     "local": _load_local,
@@ -201,6 +224,7 @@ _LOADERS: dict[str, Callable[[ModelSpec, Head, Path | None, bool], LoadedModel]]
     "tiny-random": _load_tiny,
     "random-shape": _load_random_shape,
     "replay": replay.load_replay,
+    "gguf": _load_gguf,
 }
 
 

@@ -16,21 +16,24 @@ from matplotlib.ticker import MaxNLocator
 
 from harness.report.columns import with_dense_in_every_method
 from harness.report.table import point_sorted
+from harness.report.timing_figures import metric_label
 from harness.results.keys import DENSE_METHOD
 
 log = logging.getLogger(__name__)
 
 
-def _metric_name(points: pd.DataFrame) -> str:
-    names = points["metric_name"].dropna()
-    return str(names.iloc[0]) if len(names) else "metric"
+def _budget_axis(points: pd.DataFrame) -> tuple[str, str]:
+    """(column, label) of the x axis: kept parameters for a run budgeted in parameters."""
+    if "budget" in points and points["budget"].eq("params").all():
+        return "achieved_params_ratio", "kept parameter ratio (achieved, kept/original)"
+    return "achieved_flops_ratio", "kept FLOPs ratio (achieved, kept/original)"
 
 
-def _over_seeds(line: pd.DataFrame) -> pd.DataFrame:
-    """A line's points averaged over sweep seeds per target ratio: mean achieved ratio, mean
+def _over_seeds(line: pd.DataFrame, x: str) -> pd.DataFrame:
+    """A line's points averaged over sweep seeds per target ratio: mean achieved ratio `x`, mean
     metric and its sample standard deviation (`metric_std`, NaN for one seed)."""
     return line.groupby("target_flops_ratio", sort=False).agg(
-        achieved_flops_ratio=("achieved_flops_ratio", "mean"),
+        achieved=(x, "mean"),
         metric_value=("metric_value", "mean"),
         metric_std=("metric_value", "std"),
     )
@@ -42,20 +45,21 @@ def metric_figure(points: pd.DataFrame, title: str) -> Figure:
     seeds, each point is the mean over seeds with a ±1 standard deviation bar."""
     fig = Figure(figsize=(6.4, 4.6), layout="tight")
     ax = fig.subplots()
+    column, label = _budget_axis(points)
     for method, line in with_dense_in_every_method(points).groupby("series", sort=True):
-        line = _over_seeds(line).sort_values("achieved_flops_ratio", kind="stable")
-        x, y = line["achieved_flops_ratio"].to_numpy(), line["metric_value"].to_numpy()
+        line = _over_seeds(line, column).sort_values("achieved", kind="stable")
+        x, y = line["achieved"].to_numpy(), line["metric_value"].to_numpy()
         spread = line["metric_std"].fillna(0.0).to_numpy()
         if spread.any():
             ax.errorbar(x, y, yerr=spread, marker="o", capsize=3, label=f"{method} (mean ± std)")
         else:
             ax.plot(x, y, marker="o", label=method)
-    dense = _over_seeds(points[points["method"].eq(DENSE_METHOD)])
+    dense = _over_seeds(points[points["method"].eq(DENSE_METHOD)], column)
     if len(dense):
-        x, y = dense["achieved_flops_ratio"].to_numpy(), dense["metric_value"].to_numpy()
+        x, y = dense["achieved"].to_numpy(), dense["metric_value"].to_numpy()
         ax.scatter(x, y, marker="*", s=160, c="k", zorder=5)
-    ax.set_xlabel("kept FLOPs ratio (achieved, kept/original)")
-    ax.set_ylabel(_metric_name(points))
+    ax.set_xlabel(label)
+    ax.set_ylabel(metric_label(points))
     ax.set_title(title)
     ax.invert_xaxis()
     ax.grid(alpha=0.3)

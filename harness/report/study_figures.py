@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 
 from harness.report.columns import timed
 from harness.report.study import Study
-from harness.report.timing_figures import pareto_rows
+from harness.report.timing_figures import metric_label, pareto_rows
 from harness.results.keys import DENSE_METHOD
 
 log = logging.getLogger(__name__)
@@ -96,7 +96,6 @@ def pareto_figure(study: Study) -> Figure | None:
     rows = rows[rows["batch_size"].eq(batch) & rows["seq_len"].eq(seq)]
     setups = [s.label for s in study.setups if s.label in set(rows["setup"])]
     fig, axes = _grid(len(setups), f"accuracy vs latency per setup (batch {batch}, seq {seq})")
-    names = rows["metric_name"].dropna()
     for ax, setup in zip(axes, setups, strict=True):
         for index, (runtime, same) in enumerate(rows[rows["setup"].eq(setup)].groupby("runtime")):
             color = f"C{index}"
@@ -110,7 +109,7 @@ def pareto_figure(study: Study) -> Figure | None:
             x, y = dense["latency_median_ms"], dense["metric_value"]
             ax.plot(x, y, "*", color=color, markersize=14, markeredgecolor="k")
         ax.set(title=f"{setup} (dense starred)", xlabel="median latency, ms (absolute)")
-        ax.set_ylabel(names.iloc[0] if len(names) else "metric")
+        ax.set_ylabel(metric_label(rows))
         ax.grid(alpha=0.3)
         ax.legend(fontsize="small")
     return fig

@@ -36,9 +36,25 @@ def pareto_front(points: Sequence[tuple[float, float]]) -> list[int]:
     return front
 
 
+LOWER_IS_BETTER = frozenset({"perplexity"})
+"""Metrics where a smaller value is better (a decoder's perplexity); every other metric the
+harness computes (accuracy, F1, correlations, EM) is better when larger."""
+
+
+def metric_label(rows: pd.DataFrame) -> str:
+    """The y-axis label: the metric's name, and which way is better when it is lower."""
+    names = rows["metric_name"].dropna()
+    name = str(names.iloc[0]) if len(names) else "metric"
+    return f"{name} (lower is better)" if name in LOWER_IS_BETTER else name
+
+
 def pareto_rows(rows: pd.DataFrame) -> pd.DataFrame:
-    """The rows on the (latency, metric) Pareto frontier, by latency."""
-    points = list(zip(rows["latency_median_ms"], rows["metric_value"], strict=True))
+    """The rows on the (latency, metric) Pareto frontier, by latency (lower latency and a better
+    metric: higher, or lower for LOWER_IS_BETTER metrics)."""
+    names = set(rows["metric_name"].dropna())
+    sign = -1.0 if names and names <= LOWER_IS_BETTER else 1.0
+    metric = [sign * float(v) for v in rows["metric_value"]]
+    points = list(zip(rows["latency_median_ms"], metric, strict=True))
     return rows.iloc[pareto_front(points)]
 
 
@@ -71,8 +87,7 @@ def _accuracy_axes(ax: Any, rows: pd.DataFrame) -> None:
         x, y = dense["latency_median_ms"].to_numpy(), dense["metric_value"].to_numpy()
         ax.scatter(x, y, marker="*", s=220, color="black", zorder=5, label="dense")
     ax.set_xlabel("median latency (ms, 95% CI)")
-    names = rows["metric_name"].dropna()
-    ax.set_ylabel(names.iloc[0] if len(names) else "metric")
+    ax.set_ylabel(metric_label(rows))
 
 
 def _speedup_axes(ax: Any, rows: pd.DataFrame) -> None:

@@ -89,6 +89,15 @@ class Measurement:
     """Rows of each timed batch whose second half is padding (attention_mask 0)."""
     padded_token_fraction: float | None = None
     """Padding positions / all positions of the timed batch (None: not recorded)."""
+    budget: str = "flops"
+    """What `target_flops_ratio` keeps: "flops", or "params" (kept/original parameters)."""
+    achieved_params_ratio: float | None = None
+    """Kept/original parameters of the point's model (None: runs older than schema v5)."""
+    decode_tokens: int | None = None
+    """Decoder decode rows (variant ending in "-decode"): greedy tokens per timed call, each
+    step on the KV cache of a `seq_len`-token prompt; None for prefill and encoder rows."""
+    tokens_per_s: float | None = None
+    """Decoder rows: batch x tokens per call / median seconds (prefill: prompt tokens)."""
     error: str | None = None
 
     def csv_row(self) -> dict[str, Any]:
@@ -127,6 +136,10 @@ class PrunePoint:
     """What scored `metric_value` (the reference runtime, or the run a replay came from)."""
     metrics_by_runtime: dict[str, float] = field(default_factory=dict)
     """The task metric as each timed device/dtype/graph computes it, by scoring runtime name."""
+    budget: str = "flops"
+    """What `target_flops_ratio` keeps: "flops", or "params" (kept/original parameters)."""
+    achieved_params_ratio: float | None = None
+    """Kept/original parameters (shared tensors once); None in runs older than schema v5."""
     error: str | None = None
     """Why the point has no model; starts with UNREACHABLE when the method cannot meet the
     ratio (KCM below its heads-only floor): a property of the method, not a failure."""

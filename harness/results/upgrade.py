@@ -13,7 +13,7 @@ from harness.errors import UsageError
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 """Version written by this code. Bump it with every layout change and add an entry to UPGRADES."""
 
 
@@ -76,12 +76,29 @@ def _upgrade_v3(doc: dict[str, Any], stem: str) -> dict[str, Any]:
     return {**doc, "schema_version": 4, "measurements": rows, "points": points}
 
 
+def _upgrade_v4(doc: dict[str, Any], stem: str) -> dict[str, Any]:
+    """v4 -> v5: points and rows gained the budget their ratio keeps ("flops" for every v4 run)
+    and the achieved parameter ratio; rows gained the decode tokens and tokens/s of decoder
+    timings. v4 files timed encoders only (None)."""
+    new_row: dict[str, Any] = {
+        "budget": "flops",
+        "achieved_params_ratio": None,
+        "decode_tokens": None,
+        "tokens_per_s": None,
+    }
+    rows = [{**new_row, **row} for row in doc.get("measurements", [])]
+    new_point: dict[str, Any] = {"budget": "flops", "achieved_params_ratio": None}
+    points = [{**new_point, **point} for point in doc.get("points", [])]
+    return {**doc, "schema_version": 5, "measurements": rows, "points": points}
+
+
 # version -> function that upgrades a document of that version by one step.
 UPGRADES: dict[int, Callable[[dict[str, Any], str], dict[str, Any]]] = {
     0: _upgrade_v0,
     1: _upgrade_v1,
     2: _upgrade_v2,
     3: _upgrade_v3,
+    4: _upgrade_v4,
 }
 
 

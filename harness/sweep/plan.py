@@ -64,11 +64,17 @@ def describe_plan(config: BenchmarkConfig) -> str:
     trials = expand_trials(config)
     groups = trials_by_point(trials)
     runtimes = ", ".join(runtime.name for runtime in config.runtimes)
-    m = config.model
+    m, lm = config.model, config.language_model
+    task = f"task: {config.task.name}"
+    if lm is not None:
+        task = (
+            f"causal LM: perplexity on {lm.eval_text}, calibration from {lm.calibration_text}, "
+            f"decode {lm.new_tokens} tokens"
+        )
     lines = [
         f"config {config.name}: {config.description}".rstrip(": "),
         "model: " + " ".join(filter(None, (m.source, m.name, m.description))),
-        f"task: {config.task.name}; methods: {', '.join(config.methods)}; "
+        f"{task}; methods: {', '.join(config.methods)}; budget: kept {config.budget}; "
         f"seeds: {list(config.seeds)}",
         f"runtimes: {runtimes}; batch sizes: {list(config.batch_sizes)}; "
         f"seq lens: {list(config.seq_lens)}",

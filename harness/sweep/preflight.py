@@ -42,7 +42,15 @@ def check_folder(label: str, folder: Path) -> str:
 
 def _task_kind(config: BenchmarkConfig) -> tuple[TaskKind, str]:
     """Read the task's files now (format and encoding errors surface here), unless the
-    `datasets` library is to fetch them: then only check that it is installed."""
+    `datasets` library is to fetch them: then only check that it is installed. A decoder
+    sweep reads its two texts instead."""
+    if config.language_model is not None:
+        from harness.data.texts import read_text
+
+        lm = config.language_model
+        counts = {name: len(read_text(name)) for name in (lm.eval_text, lm.calibration_text)}
+        line = ", ".join(f"{name} ({n} articles)" for name, n in counts.items())
+        return "causal_lm", f"texts: {line}"
     spec = config.task
     if spec.name in glue.GLUE_TASKS and not glue.uses_files(spec):
         glue.datasets_library(spec)
@@ -74,6 +82,12 @@ def _model_facts(config: BenchmarkConfig, kind: TaskKind) -> tuple[CheckpointFac
         if not spec.name:
             raise ModelLoadError("model.source 'hub' needs model.name = a hub model id")
         return CheckpointFacts("", None, True), f"model: hub {spec.name} (checked when loaded)"
+    if spec.source == "gguf":
+        from harness.models.gguf_convert import gguf_path, require_gguf_support
+
+        require_gguf_support()  # names the `decoder` extra when gguf is not installed
+        path = gguf_path(spec.path or spec.name or "smollm2")
+        return CheckpointFacts("llama", None, True), f"model: {path.name} (GGUF, to float32)"
     if spec.source == "finetuned":
         base = _finetune_base(config)
         facts = checkpoint_facts(base, "classification")
@@ -85,7 +99,7 @@ def _model_facts(config: BenchmarkConfig, kind: TaskKind) -> tuple[CheckpointFac
 
 
 def check_tokenizer(config: BenchmarkConfig, facts: CheckpointFacts) -> None:
-    task = config.task.name
+    task = config.task.name if config.language_model is None else "(decoder: none to lend)"
     if not facts.has_tokenizer and task not in TOKENIZER_FALLBACKS:
         raise ModelLoadError(
             f"the model ships no tokenizer and task {task!r} has none to lend (tasks with one: "
@@ -101,9 +115,14 @@ def check_lengths(config: BenchmarkConfig, facts: CheckpointFacts) -> None:
         return
     lengths = {
         "seq_lens": max(config.seq_lens),
-        "task.max_length": config.task.max_length,
         "calibration.max_length": config.calibration_max_length,
     }
+    if config.language_model is None:
+        lengths["task.max_length"] = config.task.max_length
+    else:
+        lm = config.language_model
+        lengths["language_model.window_tokens"] = lm.window_tokens
+        lengths["seq_lens + language_model.new_tokens"] = max(config.seq_lens) + lm.new_tokens
     for name, length in lengths.items():
         if length > limit:
             raise ConfigError(

@@ -70,6 +70,8 @@ def _base_row(trial: Trial, record: PrunePoint) -> Measurement:
         metric_value=metric,
         metric_source=source,
         prune_seconds=record.prune_seconds,
+        budget=record.budget,
+        achieved_params_ratio=record.achieved_params_ratio,
         error=record.error,
     )
 
@@ -125,7 +127,7 @@ def unreachable(error: BaseException) -> bool:
 
 
 def failed_point(
-    point: Point, trials: Sequence[Trial], error: BaseException
+    point: Point, trials: Sequence[Trial], error: BaseException, budget: str = "flops"
 ) -> tuple[PrunePoint, list[Measurement]]:
     """Error records for a point whose build, export or evaluation failed (keep-going); zeros
     stand for the unknown sizes and every consumer checks `error` first."""
@@ -134,6 +136,7 @@ def failed_point(
         method=point.method,
         target_flops_ratio=point.target_flops_ratio,
         seed=point.seed,
+        budget=budget,
         achieved_flops_ratio=0.0,
         params=0,
         heads_per_layer=[],

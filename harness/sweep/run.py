@@ -27,13 +27,13 @@ from harness.results.environment import collect_environment
 from harness.results.keys import DENSE_METHOD, point_key
 from harness.results.records import BenchmarkRun, Measurement, PrunePoint
 from harness.results.session import RunSession
-from harness.sweep import executors, rows, stages
+from harness.sweep import executors, rows
 from harness.sweep.devices import timing_devices
 from harness.sweep.plan import artifacts_needed, expand_trials, trials_by_point
 from harness.sweep.preflight import preflight
 from harness.sweep.shards import Shard, shard_config, shard_record
-from harness.sweep.timing import time_trials
-from harness.sweep.types import Point, Subject, SweepInputs, Trial
+from harness.sweep.steps import steps_for
+from harness.sweep.types import Inputs, Point, Subject, Trial
 
 log = logging.getLogger(__name__)
 
@@ -50,13 +50,23 @@ def prepare(config: BenchmarkConfig, *, install: bool = True, progress: bool = T
     if install:
         install_assets(needed_assets(config))
     preflight(config, {}, devices=False)  # the model and task only: no sweep runs here
+    load_inputs = steps_for(config).load_inputs
     for seed in config.seeds:  # each seed's fine-tuned model, trained once and cached
-        inputs = stages.load_inputs(config, progress=progress, calibrate=False, seed=seed)
+        inputs = load_inputs(config, progress=progress, calibrate=False, seed=seed)
         log.info("ready: %s on task %s (seed %d)", inputs.description, config.task.name, seed)
 
 
 def needed_assets(config: BenchmarkConfig) -> list[str]:
-    """Bundled assets the config reads: the task's data and, when fine-tuned, the encoder."""
+    """Bundled assets the config reads: the task's data and, when fine-tuned, the encoder; a
+    decoder sweep's texts and GGUF asset."""
+    if config.language_model is not None:
+        from harness.data.texts import TEXTS
+
+        lm = config.language_model
+        texts = (lm.eval_text, lm.calibration_text)
+        names = [TEXTS[text].asset for text in texts if text in TEXTS]  # or your own files
+        names += [config.model.name] if config.model.source == "gguf" and config.model.name else []
+        return [name for name in dict.fromkeys(names) if name in ASSETS]
     names = [config.task.name]
     if config.model.source == "finetuned":
         from harness.models.finetune import preset
@@ -174,6 +184,7 @@ class _Sweep:
         self.dense: Subject | None = None  # the dense point's subject, timed beside pruned ones
         self.points: frozenset[Point] | None = None  # a shard's points (None: every point)
         self.executor = executors.DEFAULT
+        self.steps = steps_for(config)  # encoder or decoder (language_model) stage functions
 
     def run(self, on_point_done: PointHook | None) -> None:
         pending = self._pending()
@@ -212,11 +223,11 @@ class _Sweep:
                 )
 
     def _local(self, pending: dict[Point, list[Trial]]) -> Generator[FinishedPoint, None, None]:
-        inputs: SweepInputs | None = None
+        inputs: Inputs | None = None
         bar = tqdm(pending.items(), desc="points", unit="point", disable=not self.progress)
         for point, trials in bar:
             if inputs is None or inputs.seed != point.seed:  # a seed's points are contiguous
-                inputs = stages.load_inputs(
+                inputs = self.steps.load_inputs(
                     self.config, progress=self.progress, calibrate=True, seed=point.seed
                 )
                 self.dense = None  # each seed times against its own dense model
@@ -234,17 +245,17 @@ class _Sweep:
         return {p: ts for p, ts in todo.items() if ts}
 
     def _subject(
-        self, inputs: SweepInputs, point: Point, trials: list[Trial], *, evaluate: bool = True
+        self, inputs: Inputs, point: Point, trials: list[Trial], *, evaluate: bool = True
     ) -> Subject:
         folder = self.artifacts / point.key.replace("@", "_")
-        built = stages.build_point(inputs, point, folder, self.progress)
+        built = self.steps.build_point(inputs, point, folder, self.progress)
         needed = artifacts_needed(self.config, trials)
-        exports = stages.export_point(built, needed, folder, inputs.input_names)
+        exports = self.steps.export_point(built, needed, folder, inputs.input_names)
         if evaluate:
-            built = stages.evaluate_point(inputs, built, exports, self.progress)
+            built = self.steps.evaluate_point(inputs, built, exports, self.progress)
         return Subject(built, dict(exports), folder)
 
-    def _reference(self, inputs: SweepInputs, trials: list[Trial]) -> Subject | None:
+    def _reference(self, inputs: Inputs, trials: list[Trial]) -> Subject | None:
         """The dense model with the artifacts `trials` load; exported once per sweep (it is
         the dense point's own subject when the dense point ran first in this process)."""
         if not self.config.interleave_dense:
@@ -255,26 +266,22 @@ class _Sweep:
             self.dense = self._subject(inputs, dense, trials, evaluate=False)
         return self.dense
 
-    def _run_point(
-        self, inputs: SweepInputs, point: Point, trials: list[Trial]
-    ) -> tuple[PrunePoint, list[Measurement]]:
+    def _run_point(self, inputs: Inputs, point: Point, trials: list[Trial]) -> FinishedPoint:
         try:
             subject = self._subject(inputs, point, trials)
             if point.is_dense:
                 self.dense = subject
             twin = None if point.is_dense else self._reference(inputs, trials)
             options = dict(keep_going=self.keep_going, progress=self.progress)
-            timings = time_trials(inputs, subject, twin, trials, **options)
+            timings = self.steps.time_trials(inputs, subject, twin, trials, **options)
         except Exception as error:  # recorded (keep-going) or re-raised, never lost
             return self._failed(point, trials, error)
         export_s = {key: exported.seconds for key, exported in subject.artifacts.items()}
-        fused = {k: e.fused_ops for k, e in subject.artifacts.items() if e.fused_ops}
+        exported = subject.artifacts.items()
+        fused = {k: e.fused_ops for k, e in exported if getattr(e, "fused_ops", None)}
         dense = self.session.dense_samples()
         record = subject.built.record
-        measured = [
-            rows.measurement(t, record, timings[t.key], dense, export_s, fused) for t in trials
-        ]
-        return record, measured
+        return record, self.steps.measurements(trials, record, timings, dense, export_s, fused)
 
     def _failed(self, point: Point, trials: list[Trial], error: BaseException) -> FinishedPoint:
         """The error policy: re-raise (usage errors as they are, others as `SweepError`), or
@@ -283,7 +290,7 @@ class _Sweep:
         # recorded as unreachable, with or without keep-going, and the sweep goes on.
         if rows.unreachable(error):
             log.warning("point %s: %s (recorded as unreachable)", point.key, error)
-            return rows.failed_point(point, trials, error)
+            return rows.failed_point(point, trials, error, self.config.budget)
         # Usage and storage errors stop even under keep-going: every later point would fail too
         # until the user changes something (exit 2; finished points stay stored).
         if is_usage_error(error) or storage_cause(error) is not None:
@@ -295,4 +302,4 @@ class _Sweep:
         trace = None if isinstance(error, HarnessError) else error
         log.error("point %s failed: %s: %s", point.key, type(error).__name__, error, exc_info=trace)
         log.warning("point %s recorded as failed; going on (--keep-going)", point.key)
-        return rows.failed_point(point, trials, error)
+        return rows.failed_point(point, trials, error, self.config.budget)

@@ -31,7 +31,7 @@ from harness.results.atomic_files import replace_text
 from harness.results.records import PrunePoint
 from harness.runtimes.base import RuntimeSpec, load_runtime, scoring_spec
 from harness.sweep.seeds import seeded_config, seeded_method_config
-from harness.sweep.types import ArtifactKey, Point, PointModel, SweepInputs
+from harness.sweep.types import ArtifactKey, Inputs, Point, PointModel, SweepInputs
 from kprune import PruneResult, count_parameters, encoder_shape, prune
 
 log = logging.getLogger(__name__)
@@ -94,14 +94,24 @@ def load_inputs(
     )
 
 
-def prune_record(point: Point, model: Any, result: PruneResult | None) -> PrunePoint:
-    """The one record of a point's model: what it kept and how pruning went (no metric yet)."""
+def prune_record(
+    point: Point,
+    model: Any,
+    result: PruneResult | None,
+    budget: str = "flops",
+    original_params: int | None = None,
+) -> PrunePoint:
+    """The one record of a point's model: what it kept and how pruning went (no metric yet);
+    `original_params` (the dense model's count) adds the achieved parameter ratio."""
     shape = encoder_shape(model)
+    params = count_parameters(model)
     common = dict(
         method=point.method,
         target_flops_ratio=point.target_flops_ratio,
         seed=point.seed,
-        params=count_parameters(model),
+        budget=budget,
+        achieved_params_ratio=params / original_params if original_params else None,
+        params=params,
         heads_per_layer=list(shape.heads_per_layer),
         neurons_per_layer=list(shape.neurons_per_layer),
     )
@@ -121,7 +131,7 @@ def _plain(value: Any) -> Any:
     return value if isinstance(value, bool | int | float | str | type(None)) else str(value)
 
 
-def build_point(inputs: SweepInputs, point: Point, folder: Path, progress: bool) -> PointModel:
+def build_point(inputs: Inputs, point: Point, folder: Path, progress: bool) -> PointModel:
     """The dense base model, or the model pruned once by the point's method (per-sublayer bar).
     The pruning record is also written to `folder/prune_log.json`, as it is stored. A replayed
     model source rebuilds the stored run's structure of the point instead (`models.replay`)."""
@@ -130,12 +140,15 @@ def build_point(inputs: SweepInputs, point: Point, folder: Path, progress: bool)
         ratio = point.target_flops_ratio
         model, stored = replay.replay_point(spec, base, point.method, ratio, point.seed)
         return PointModel(point, model, stored)
+    budget = inputs.config.budget
+    original = count_parameters(inputs.model)
     if point.is_dense:
-        return PointModel(point, inputs.model, prune_record(point, inputs.model, None))
+        record = prune_record(point, inputs.model, None, budget, original)
+        return PointModel(point, inputs.model, record)
     if point.seed != inputs.seed:
         raise ValueError(f"point {point.key} built from the inputs of seed {inputs.seed}")
     options = inputs.config.method_options
-    config = method_config(options, point.method, point.target_flops_ratio)
+    config = method_config(options, point.method, point.target_flops_ratio, budget)
     config = seeded_method_config(config, point.seed)
     total = 2 * encoder_shape(inputs.model).num_layers
     with tqdm(
@@ -143,7 +156,7 @@ def build_point(inputs: SweepInputs, point: Point, folder: Path, progress: bool)
     ) as bar:
         result = prune(inputs.model, inputs.batches, config, on_sublayer=lambda _: bar.update(1))
     model = result.model.to("cpu").eval()
-    record = prune_record(point, model, result)
+    record = prune_record(point, model, result, budget, original)
     text = json.dumps(dataclasses.asdict(record), indent=1) + "\n"
     replace_text(folder / "prune_log.json", text)
     return PointModel(point, model, record)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from torch import nn
 
 from harness.config.schema import BenchmarkConfig
@@ -98,6 +99,28 @@ class SweepInputs:
     input_names: tuple[str, ...]
     vocab_size: int
     description: str
+
+
+@dataclass(frozen=True)
+class LmInputs:
+    """What a decoder sweep loads once per seed: the causal LM, its tokenizer, the evaluation
+    text as one token stream, and the calibration windows (`sweep.lm_stages`)."""
+
+    config: BenchmarkConfig
+    model: nn.Module
+    tokenizer: Any
+    eval_stream: np.ndarray
+    batches: list[Any]
+    seed: int
+    vocab_size: int
+    description: str
+
+    input_names: tuple[str, ...] = ("input_ids",)
+    """The prefill graph's one input (no padding, so no attention mask)."""
+
+
+Inputs = SweepInputs | LmInputs
+"""What a sweep loads once per seed: an encoder task's or a decoder's (`sweep.steps`)."""
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,8 @@ from harness.errors import UsageError
 
 log = logging.getLogger(__name__)
 
-TaskKind = Literal["classification", "regression", "qa"]
+TaskKind = Literal["classification", "regression", "qa", "causal_lm"]
+"""causal_lm: a decoder scored by perplexity (`BenchmarkConfig.language_model`), no task data."""
 
 
 class UnknownTaskError(UsageError):

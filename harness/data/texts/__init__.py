@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from harness.data.assets import locate_asset
-from harness.data.texts import lee, wikipedia
+from harness.data.texts import lee, plain, wikipedia
 from harness.errors import UsageError
 
 ARTICLE_SEPARATOR = "\n\n"
@@ -40,11 +40,19 @@ TEXTS: dict[str, TextSource] = {
 
 
 def read_text(name: str) -> tuple[str, ...]:
-    """The articles of bundled text `name`, in file order (deterministic)."""
-    if name not in TEXTS:
-        raise UnknownTextError(f"unknown text {name!r}; known texts: {sorted(TEXTS)}")
-    source = TEXTS[name]
-    return source.read(locate_asset(source.asset))
+    """The articles of bundled text `name`, or of your own UTF-8 text file at path `name`
+    (articles separated by blank lines), in file order (deterministic)."""
+    if name in TEXTS:
+        source = TEXTS[name]
+        return source.read(locate_asset(source.asset))
+    path = Path(name)
+    if path.is_file():
+        return plain.read_articles(path)
+    raise UnknownTextError(
+        f"unknown text {name!r}: neither a bundled text ({', '.join(sorted(TEXTS))}) nor an "
+        "existing file; name a bundled text or the path of a UTF-8 text file (articles "
+        "separated by blank lines)"
+    )
 
 
 def tokenize_articles(tokenizer: Any, articles: Sequence[str]) -> np.ndarray:

@@ -21,6 +21,11 @@ def check(name: str, config: BenchmarkConfig) -> None:
     """`UsageError` unless the executor is known and can run this config here."""
     if name not in NAMES:
         raise UsageError(f"--executor {name!r} is unknown; choose one of {list(NAMES)}")
+    if name == "ray" and config.language_model is not None:
+        raise UsageError(
+            "--executor ray runs encoder sweeps; a language_model (decoder) sweep runs on the "
+            "local executor: drop --executor, or split it with --shard over several machines"
+        )
     if name == "ray":
         from harness.sweep.executors.ray_executor import check_ray
 

@@ -82,3 +82,23 @@ def test_gate_lists_every_graph_that_disagrees(exported: ExportedDecoder) -> Non
         decoder_onnx._gate(tiny_llama(seed=1), paths, atol=1e-4, rtol=1e-3)  # other weights
     message = str(caught.value)
     assert "prefill:logits" in message and "decode:logits (past 0)" in message
+
+
+@pytest.mark.slow  # exports a graph
+def test_a_pruned_decoder_exports_with_its_own_kv_heads_per_layer(tmp_path: Path) -> None:
+    """Another group kept per layer, and an attention block pruned away (no cache): the decode
+    graph carries each layer's kept key/value heads, and ORT decodes PyTorch's tokens."""
+    from harness.export.decoder_graphs import kv_heads_per_layer
+    from kprune import Masks, remove_pruned_units
+    from tests.conftest import tiny_llama as gqa_llama  # 3 layers, 2 groups, SwiGLU 128
+
+    model = gqa_llama(3)
+    groups = torch.tensor([[1, 0], [1, 1], [0, 0]], dtype=torch.bool)
+    neurons = torch.rand(3, 128, generator=torch.Generator().manual_seed(2)) > 0.4
+    pruned = remove_pruned_units(model, Masks(groups, neurons))
+    assert kv_heads_per_layer(pruned) == (1, 2, 0)
+    exported = export_decoder_onnx(pruned, tmp_path)
+    ort_lm = _ort(exported)
+    assert [ort_lm.kv_dims[f"past.{i}.key"][0] for i in range(3)] == [1, 2, 0]
+    expected = greedy_tokens(TorchCausalLM(pruned), PROMPT, new_tokens=8)
+    assert np.array_equal(greedy_tokens(ort_lm, PROMPT, new_tokens=8), expected)
