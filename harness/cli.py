@@ -173,14 +173,14 @@ def _sweep(args: argparse.Namespace) -> int:
 
 
 def _prepare(args: argparse.Namespace) -> int:
-    from harness.sweep.run import prepare
+    from harness.sweep.prepare import prepare
 
     prepare(_config(args), install=True, progress=not args.no_progress)
     return EXIT_OK
 
 
 def _finetune(args: argparse.Namespace) -> int:
-    from harness.sweep.run import prepare
+    from harness.sweep.prepare import prepare
 
     prepare(_config(args), install=False, progress=not args.no_progress)
     return EXIT_OK

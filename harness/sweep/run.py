@@ -19,7 +19,6 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 
 from harness.config.load import config_to_dict
 from harness.config.schema import BenchmarkConfig
-from harness.data.assets import ASSETS, install_assets
 from harness.errors import HarnessError, MeasuredFailure, is_usage_error
 from harness.results.atomic_files import storage_cause, storage_error
 from harness.results.devices import check_resume_devices
@@ -43,37 +42,6 @@ FinishedPoint = tuple[PrunePoint, list[Measurement]]
 
 class SweepError(MeasuredFailure):
     """A point of the sweep failed (default: stop at once); earlier points stay stored."""
-
-
-def prepare(config: BenchmarkConfig, *, install: bool = True, progress: bool = True) -> None:
-    """Install the config's missing bundled assets (optional) and fine-tune / load its model."""
-    if install:
-        install_assets(needed_assets(config))
-    preflight(config, {}, devices=False)  # the model and task only: no sweep runs here
-    load_inputs = steps_for(config).load_inputs
-    for seed in config.seeds:  # each seed's fine-tuned model, trained once and cached
-        inputs = load_inputs(config, progress=progress, calibrate=False, seed=seed)
-        log.info("ready: %s on task %s (seed %d)", inputs.description, config.task.name, seed)
-
-
-def needed_assets(config: BenchmarkConfig) -> list[str]:
-    """Bundled assets the config reads: the task's data and, when fine-tuned, the encoder; a
-    decoder sweep's texts and GGUF asset."""
-    if config.language_model is not None:
-        from harness.data.texts import TEXTS
-
-        lm = config.language_model
-        texts = (lm.eval_text, lm.calibration_text)
-        names = [TEXTS[text].asset for text in texts if text in TEXTS]  # or your own files
-        names += [config.model.name] if config.model.source == "gguf" and config.model.name else []
-        return [name for name in dict.fromkeys(names) if name in ASSETS]
-    names = [config.task.name]
-    if config.model.source == "finetuned":
-        from harness.models.finetune import preset
-
-        spec = preset(config.model.name or config.task.name)
-        names += [spec.base, spec.task]
-    return [name for name in dict.fromkeys(names) if name in ASSETS]
 
 
 def _seed_and_record(config: BenchmarkConfig) -> dict[str, Any]:

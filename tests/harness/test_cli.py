@@ -94,7 +94,7 @@ def test_python_dash_m_harness_entry_point_is_the_cli():
 
 
 def test_prepare_installs_only_what_the_config_reads(monkeypatch):
-    from harness.sweep import run as runner
+    from harness.sweep import prepare as runner
 
     assert runner.needed_assets(load_config("default")) == ["rotten_tomatoes", "minilm"]
     assert runner.needed_assets(load_config("smoke")) == []

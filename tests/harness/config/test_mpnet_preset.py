@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from harness.config.load import load_config
 from harness.models.finetune import preset
-from harness.sweep.run import needed_assets
+from harness.sweep.prepare import needed_assets
 
 
 def test_mpnet_preset_prunes_the_finetuned_mpnet_on_cpu():

@@ -235,3 +235,33 @@ def test_calibration_windows_are_whole_seeded_windows_of_the_stream():
             )
     other = calibration_windows(stream, 10, CalibrationSpec(num_tokens=40, batch_size=2, seed=4))
     assert any(not torch.equal(a["input_ids"], b["input_ids"]) for a, b in zip(batches, other))
+
+
+def test_prepare_loads_the_decoder_and_the_preset_names_its_assets(files):
+    from harness.config.load import load_config
+    from harness.sweep.prepare import needed_assets, prepare
+
+    prepare(_config(files), install=False, progress=False)  # the local checkpoint and texts
+    decoder = load_config("decoder")
+    assert needed_assets(decoder) == ["wikipedia_excerpt", "lee_background", "smollm2"]
+    assert decoder.budget == "params" and decoder.language_model is not None
+
+
+def test_an_unsupported_decoder_family_names_itself_and_the_supported_ones(tmp_path, files):
+    from transformers import OPTConfig, OPTForCausalLM
+
+    from harness.sweep.run import preflight_sweep
+
+    folder = tmp_path / "opt"
+    config = OPTConfig(
+        vocab_size=64,
+        hidden_size=16,
+        num_hidden_layers=1,
+        ffn_dim=32,
+        num_attention_heads=2,
+        word_embed_proj_dim=16,
+    )
+    OPTForCausalLM(config).save_pretrained(folder)
+    tiny_tokenizer(folder)
+    with pytest.raises(UsageError, match="OPTForCausalLM.*LlamaForCausalLM"):
+        preflight_sweep(_config(files, f"model.path='{folder}'"), tmp_path / "r")
