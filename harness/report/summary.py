@@ -51,14 +51,18 @@ def _speedup_cells(frame: pd.DataFrame) -> pd.Series:
 def _point_columns(frame: pd.DataFrame) -> pd.DataFrame:
     """Per row of the table: achieved ratio, metric and ideal speedup (first known value
     among its runtimes; all runtimes of a point share them)."""
+    if "achieved_params_ratio" not in frame:  # a frame of rows older than schema v5
+        frame = frame.assign(achieved_params_ratio=None)
     points = frame.groupby(POINT_SHAPE, sort=False).agg(
         flops=("achieved_flops_ratio", "first"),
+        params=("achieved_params_ratio", "first"),
         metric=("metric_value", "first"),
         ideal=("ideal_speedup", "first"),
     )
     return pd.DataFrame(
         {
             "flops": points["flops"].map(lambda v: fmt(v, ".3f")),
+            "params": points["params"].map(lambda v: fmt(v, ".3f")),
             "metric": points["metric"].map(lambda v: fmt(v, ".4f")),
             "ideal": points["ideal"].map(lambda v: MISSING if pd.isna(v) else f"{v:.2f}x"),
         }
@@ -94,5 +98,9 @@ def summary_table(frame: pd.DataFrame) -> str:
     if table["seed"].nunique() > 1:
         headers.insert(2, "seed")
         columns.insert(2, "seed")
+    if "budget" in rows and rows["budget"].eq("params").any():  # the budget is the params ratio
+        at = columns.index("flops") + 1
+        headers.insert(at, "params")
+        columns.insert(at, "params")
     body = table[[*columns, *per_runtime.columns, "ideal"]].astype(str)
     return format_table([*headers, *per_runtime.columns, "ideal"], body.values.tolist())
