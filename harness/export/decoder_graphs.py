@@ -46,10 +46,21 @@ def kv_heads_per_layer(model: nn.Module) -> tuple[int, ...]:
     )
 
 
+PLACEHOLDER_HEADS = 1
+"""Heads cached by a layer whose attention was pruned away: zeros nobody reads. transformers
+takes the sequence length from a layer's cache only when it holds elements (from layer 0 for
+positions and mask sizes), so an empty layer caches one zero head as long as the sequence."""
+
+
+def cached_heads(model: nn.Module) -> tuple[int, ...]:
+    """Heads each layer's cache holds: its kept key/value heads, or PLACEHOLDER_HEADS."""
+    return tuple(h or PLACEHOLDER_HEADS for h in kv_heads_per_layer(model))
+
+
 def kv_shape(model: nn.Module, layer: int, batch: int, past: int) -> tuple[int, int, int, int]:
-    """`[batch, kv_heads, past, head_dim]` of one cached key or value tensor of `layer`."""
+    """`[batch, heads, past, head_dim]` of one cached key or value tensor of `layer`."""
     config: Any = model.config
-    return batch, kv_heads_per_layer(model)[layer], past, head_dim(config)
+    return batch, cached_heads(model)[layer], past, head_dim(config)
 
 
 class PrefillGraph(nn.Module):
@@ -93,10 +104,10 @@ class DecodeGraph(nn.Module):
         present: list[torch.Tensor] = []
         for heads, layer in zip(self.kv_heads, out.past_key_values.layers, strict=True):
             keys, values = layer.keys, layer.values
-            if heads == 0:  # a pruned-away attention block never updates its (empty) cache:
-                # grow it anyway, so every layer's past has the sequence length the model reads
+            if heads == 0:  # a pruned-away attention block never updates its cache: grow its
+                # placeholder, so every layer's past has the sequence length the model reads
                 grown = torch.zeros_like(input_ids, dtype=keys.dtype)[:, None, :, None]
-                grown = grown.expand(-1, 0, -1, keys.shape[3])
+                grown = grown.expand(-1, PLACEHOLDER_HEADS, -1, keys.shape[3])
                 keys, values = torch.cat([keys, grown], 2), torch.cat([values, grown], 2)
             present += [keys, values]
         return (out.logits, *present)

@@ -3,6 +3,10 @@
 Decoding restores the cache to the prompt before each call (`DynamicCache.crop`, a slice), so
 a `DecodeStart` can be decoded from again and again. Never moves or mutates the caller's model
 beyond putting it in eval mode.
+
+A layer whose attention pruning removed never writes its cache, but transformers reads the
+sequence length (positions, mask sizes) from layer 0's cache: so each such layer caches a zero
+placeholder head as long as the tokens run so far (`decoder_graphs.PLACEHOLDER_HEADS`).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from harness.export.decoder_graphs import PLACEHOLDER_HEADS, head_dim, kv_heads_per_layer
 from harness.runtimes.causal_lm import DecodeStart
 
 log = logging.getLogger(__name__)
@@ -29,6 +34,15 @@ class TorchCausalLM:
     def __init__(self, model: nn.Module) -> None:
         self.model: Any = model.eval()
         self.device = next(model.parameters()).device
+        self.empty_layers = [i for i, h in enumerate(kv_heads_per_layer(model)) if h == 0]
+        self.head_dim = head_dim(model.config)
+
+    def _grow_empty(self, cache: Any, batch: int, tokens: int) -> None:
+        """Placeholder cache entries for the `tokens` just run, in layers without attention."""
+        for layer in self.empty_layers:
+            shape = (batch, PLACEHOLDER_HEADS, tokens, self.head_dim)
+            zeros = torch.zeros(shape, device=self.device)
+            cache.update(zeros, zeros, layer)
 
     @property
     def name(self) -> str:
@@ -45,6 +59,7 @@ class TorchCausalLM:
     def start(self, prompt_ids: np.ndarray) -> DecodeStart:
         with torch.inference_mode():
             out = self.model(input_ids=self._ids(prompt_ids), use_cache=True)
+            self._grow_empty(out.past_key_values, *prompt_ids.shape)
             first = _greedy(out.logits)
         return DecodeStart(out.past_key_values, int(prompt_ids.shape[1]), first.cpu().numpy())
 
@@ -58,6 +73,7 @@ class TorchCausalLM:
         with torch.inference_mode():
             for _ in range(new_tokens):
                 out = self.model(input_ids=token, past_key_values=cache, use_cache=True)
+                self._grow_empty(cache, token.shape[0], 1)
                 token = _greedy(out.logits)
                 produced.append(token)
         return np.asarray(torch.cat(produced, dim=1).cpu().numpy())

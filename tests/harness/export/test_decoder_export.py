@@ -99,6 +99,27 @@ def test_a_pruned_decoder_exports_with_its_own_kv_heads_per_layer(tmp_path: Path
     assert kv_heads_per_layer(pruned) == (1, 2, 0)
     exported = export_decoder_onnx(pruned, tmp_path)
     ort_lm = _ort(exported)
-    assert [ort_lm.kv_dims[f"past.{i}.key"][0] for i in range(3)] == [1, 2, 0]
+    # the empty block caches one zero placeholder head (transformers reads lengths from caches)
+    assert [ort_lm.kv_dims[f"past.{i}.key"][0] for i in range(3)] == [1, 2, 1]
     expected = greedy_tokens(TorchCausalLM(pruned), PROMPT, new_tokens=8)
     assert np.array_equal(greedy_tokens(ort_lm, PROMPT, new_tokens=8), expected)
+
+
+@pytest.mark.slow  # exports a graph
+def test_an_empty_first_attention_block_decodes_like_a_full_recompute(tmp_path: Path) -> None:
+    """transformers reads the cached length from layer 0; with layer 0's attention pruned away
+    both runtimes still decode the tokens a cache-free greedy loop gives."""
+    from kprune import Masks, remove_pruned_units
+    from tests.conftest import tiny_llama as gqa_llama
+
+    groups = torch.tensor([[0, 0], [1, 0], [0, 1]], dtype=torch.bool)
+    pruned = remove_pruned_units(gqa_llama(3), Masks(groups, torch.ones(3, 128, dtype=torch.bool)))
+    ids = PROMPT.copy()
+    for _ in range(6):  # greedy without a cache: the whole sequence every step
+        with torch.inference_mode():
+            logits = pruned(input_ids=torch.from_numpy(ids), use_cache=False).logits
+        ids = np.concatenate([ids, logits[:, -1:].argmax(-1).numpy()], axis=1)
+    expected = ids[:, PROMPT.shape[1] :]
+    assert np.array_equal(greedy_tokens(TorchCausalLM(pruned), PROMPT, new_tokens=5), expected)
+    ort_lm = _ort(export_decoder_onnx(pruned, tmp_path))
+    assert np.array_equal(greedy_tokens(ort_lm, PROMPT, new_tokens=5), expected)
