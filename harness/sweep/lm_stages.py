@@ -82,13 +82,19 @@ def load_inputs(
 
 
 def export_point(
-    built: PointModel, needed: Iterable[ArtifactKey], folder: Path, input_names: Any = None
+    built: PointModel,
+    needed: Iterable[ArtifactKey],
+    folder: Path,
+    input_names: Any = None,
+    *,
+    atol: float,
 ) -> dict[ArtifactKey, Any]:
-    """`prefill.onnx` and `decode.onnx` of the point's model, gated against PyTorch, when an
-    ONNX Runtime trial (or `export`) needs them; filed under the float32 graph's key."""
+    """`prefill.onnx` and `decode.onnx` of the point's model, gated against PyTorch within
+    `atol` (language_model.export_atol), when an ONNX Runtime trial (or `export`) needs them;
+    filed under the float32 graph's key."""
     if not set(needed):
         return {}
-    return {ONNX_ARTIFACT: export_decoder_onnx(built.model, folder)}
+    return {ONNX_ARTIFACT: export_decoder_onnx(built.model, folder, atol=atol)}
 
 
 def _scored(name: str, result: PerplexityResult) -> PerplexityResult:

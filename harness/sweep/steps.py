@@ -45,7 +45,7 @@ def steps_for(config: BenchmarkConfig) -> Steps:
         )
     return Steps(
         lm_stages.load_inputs,
-        lm_stages.export_point,
+        partial(lm_stages.export_point, atol=config.language_model.export_atol),
         lm_stages.evaluate_point,
         lm_timing.time_trials,
         partial(lm_rows.measurements, new_tokens=config.language_model.new_tokens),
