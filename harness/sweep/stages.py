@@ -163,7 +163,12 @@ def build_point(inputs: Inputs, point: Point, folder: Path, progress: bool) -> P
 
 
 def export_point(
-    built: PointModel, needed: Iterable[ArtifactKey], folder: Path, input_names: tuple[str, ...]
+    built: PointModel,
+    needed: Iterable[ArtifactKey],
+    folder: Path,
+    input_names: tuple[str, ...],
+    *,
+    atol: float,
 ) -> dict[ArtifactKey, Any]:
     """The exported artifacts the point's trials load: the fp32 graph (once), its fp16 twin and
     ORT-fused twins as asked, each gated against the PyTorch model, and for CUDA-graph rows the
@@ -171,7 +176,7 @@ def export_point(
     needed = set(needed)
     if not needed:
         return {}
-    fp32 = export_onnx(built.model, folder, name="model", input_names=input_names)
+    fp32 = export_onnx(built.model, folder, name="model", input_names=input_names, atol=atol)
     artifacts: dict[ArtifactKey, Any] = {("onnx", "float32"): fp32}
     if ("onnx", "float16") in needed or ("onnx-static", "float16") in needed:
         artifacts[("onnx", "float16")] = to_fp16(fp32, built.model)

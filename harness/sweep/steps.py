@@ -37,7 +37,7 @@ def steps_for(config: BenchmarkConfig) -> Steps:
     if config.language_model is None:
         return Steps(
             stages.load_inputs,
-            stages.export_point,
+            partial(stages.export_point, atol=config.task.export_atol),
             stages.evaluate_point,
             timing.time_trials,
             _encoder_rows,

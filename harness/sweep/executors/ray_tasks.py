@@ -59,7 +59,8 @@ def prune_point(
     inputs = _inputs(config, calibrate=not point.is_dense, seed=point.seed)
     built = stages.build_point(inputs, point, folder, progress=False)
     needed = artifacts_needed(config, trials)
-    exports = stages.export_point(built, needed, folder, inputs.input_names)
+    atol = config.task.export_atol
+    exports = stages.export_point(built, needed, folder, inputs.input_names, atol=atol)
     if evaluate:
         built = stages.evaluate_point(inputs, built, exports, progress=False)
     return Subject(built, dict(exports), folder)

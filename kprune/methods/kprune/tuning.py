@@ -32,23 +32,32 @@ def _relative_residual(
     return max(value, 0.0) / energy if energy > 0 else 0.0
 
 
+NOISE_CUTOFF = 1e-5
+"""Eigenvalues of the Gram below this fraction of its largest are rounding noise: the Gram and
+cross terms are accumulated from float32 products (`kprune.gram`), ~1e-7 relative precision."""
+
+
 def _solve(
-    gram: torch.Tensor, cross: torch.Tensor, ridge_ratio: float
+    gram: torch.Tensor, cross: torch.Tensor, ridge_ratio: float, prior: torch.Tensor
 ) -> tuple[torch.Tensor | None, float]:
-    """Cholesky solve of G·W = C; retries with a growing ridge when G is not positive definite."""
-    n = gram.shape[0]
-    scale = float(torch.diagonal(gram).mean()) if n else 0.0
-    ridge = 0.0
-    for attempt in range(6):
-        factor, info = torch.linalg.cholesky_ex(
-            gram + ridge * torch.eye(n, dtype=gram.dtype, device=gram.device)
-        )
-        if int(info) == 0:
-            return torch.cholesky_solve(cross, factor), ridge
-        ridge = max(scale, 1e-12) * ridge_ratio * (10.0**attempt) if ridge_ratio > 0 else 0.0
-        if ridge == 0.0:
-            break
-    return None, ridge
+    """Cholesky solve of G·W = C. When G is not positive definite (fewer calibration rows than
+    kept units, as for a decoder's 1,536-wide FFN from 512 tokens), the least-squares solution
+    closest to ``prior`` (the untuned weights): W = prior + Σ_k v_k v_kᵀ(C − G·prior)/(λ_k + r)
+    over the eigen-directions above NOISE_CUTOFF, with ridge r = ridge_ratio·mean(diag G).
+    Directions no calibration row excites keep the untuned weights. (A ridge toward zero set
+    them to ~0 instead: SmolLM2 at 5% of parameters pruned went from perplexity 23.6 to 23,925.)
+    Returns (W or None, the ridge used: 0 when Cholesky succeeded as is)."""
+    factor, info = torch.linalg.cholesky_ex(gram)
+    if int(info) == 0:
+        return torch.cholesky_solve(cross, factor), 0.0
+    values, vectors = torch.linalg.eigh(gram)
+    if gram.numel() == 0 or not bool(torch.isfinite(values).all()):
+        return None, 0.0
+    ridge = max(float(torch.diagonal(gram).mean()), 1e-12) * ridge_ratio
+    signal = values > NOISE_CUTOFF * float(values.max())
+    basis = vectors[:, signal]
+    step = basis.T @ (cross - gram @ prior) / (values[signal] + ridge)[:, None]
+    return prior + basis @ step, ridge
 
 
 def reconstruct_output_weight(
@@ -75,7 +84,7 @@ def reconstruct_output_weight(
     before = _relative_residual(gram, cross, stats.target_energy, w0)
     if idx.numel() == 0:
         return TuningOutcome(None, before, before, 0.0, "no units kept: output is the bias")
-    solution, ridge = _solve(gram, cross, ridge_ratio)
+    solution, ridge = _solve(gram, cross, ridge_ratio, w0)
     if solution is None or not bool(torch.isfinite(solution).all()):
         log.warning("least squares failed (ridge %.3g); keeping the untuned weights", ridge)
         return TuningOutcome(None, before, before, ridge, "solve failed: untuned weights kept")
@@ -86,5 +95,5 @@ def reconstruct_output_weight(
         )
         return TuningOutcome(None, before, before, ridge, "tuned residual worse: untuned kept")
     if ridge > 0:
-        log.info("Gram matrix not positive definite; solved with ridge %.3g", ridge)
+        log.info("Gram matrix not positive definite; least squares closest to the untuned weights")
     return TuningOutcome(solution.T.float(), before, after, ridge, "tuned")
