@@ -69,7 +69,8 @@ def _point_figures(run: BenchmarkRun, name: str) -> dict[str, Figure]:
     figures = {}
     if len(scored):
         names = scored["metric_name"].dropna()
-        title = f"{name}: {names.iloc[0] if len(names) else 'metric'} vs kept FLOPs"
+        budget = "parameters" if scored.get("budget", pd.Series()).eq("params").all() else "FLOPs"
+        title = f"{name}: {names.iloc[0] if len(names) else 'metric'} vs kept {budget}"
         figures["metric_vs_flops"] = metric_figure(scored, title)
     if len(kept):
         figures["kept_per_layer"] = kept_figure(kept, f"{name}: kept per layer")

@@ -60,6 +60,9 @@ def metric_figure(points: pd.DataFrame, title: str) -> Figure:
         ax.scatter(x, y, marker="*", s=160, c="k", zorder=5)
     ax.set_xlabel(label)
     ax.set_ylabel(metric_label(points))
+    values = points["metric_value"].astype(float)
+    if (values > 0).all() and values.max() > 100 * values.min():  # perplexities of a wrecked model
+        ax.set_yscale("log")
     ax.set_title(title)
     ax.invert_xaxis()
     ax.grid(alpha=0.3)
