@@ -20,7 +20,6 @@ from typing import Any
 import numpy as np
 import torch
 
-from harness.errors import HarnessError
 from harness.measure.clock import Timed, TimingResult
 from harness.measure.survivors import Failure, measure_survivors
 from harness.results.atomic_files import storage_cause
@@ -30,6 +29,7 @@ from harness.runtimes.causal_lm import CausalLM
 from harness.runtimes.ort_causal_lm import OrtCausalLM
 from harness.runtimes.torch_causal_lm import TorchCausalLM
 from harness.sweep.lm_stages import ONNX_ARTIFACT
+from harness.sweep.timing import log_failure, runtime_groups
 from harness.sweep.types import LmInputs, Subject, Trial, TrialTiming
 
 log = logging.getLogger(__name__)
@@ -139,26 +139,14 @@ def time_trials(
 ) -> dict[str, TrialTiming]:
     """Raw prefill and decode timings by key; a group that fails as a whole records its error
     for each of its trials under keep-going (the other groups go on), else raises."""
-    groups: dict[tuple[str, str, int | None], list[Trial]] = {}
-    for trial in trials:
-        r = trial.runtime
-        groups.setdefault((r.backend, r.device, r.threads), []).append(trial)
     timings: dict[str, TrialTiming] = {}
-    for (backend, device, threads), group in groups.items():
+    for (backend, device, threads), group in runtime_groups(trials).items():
         try:
             timings.update(_measure_group(inputs, subject, reference, group, keep_going))
         except Exception as error:  # recorded per trial under keep-going, else re-raised
             if not keep_going or storage_cause(error) is not None:
                 raise
-            typed = isinstance(error, HarnessError)
-            log.error(
-                "timing %s/%s (threads %s) failed: %s",
-                backend,
-                device,
-                threads,
-                error,
-                exc_info=None if typed else error,
-            )
+            log_failure(error, "timing %s/%s (threads %s) failed", backend, device, threads)
             text = f"{type(error).__name__}: {error}"
             for trial in group:
                 timings[trial.key] = timings[decode_key(trial)] = TrialTiming(None, text)

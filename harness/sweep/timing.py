@@ -45,7 +45,7 @@ GroupKey = tuple[str, str, int | None]
 Raw = dict[str, TimingResult | Failure]
 
 
-def _groups(trials: Sequence[Trial]) -> dict[GroupKey, list[Trial]]:
+def runtime_groups(trials: Sequence[Trial]) -> dict[GroupKey, list[Trial]]:
     groups: dict[GroupKey, list[Trial]] = {}
     for trial in trials:
         r = trial.runtime
@@ -152,7 +152,7 @@ def _time_in_child(
         except Exception as error:  # this job's error; the others go to the child
             if stop_on_error:
                 raise
-            _log_failure(error, "%s could not be prepared; recorded, the others go on", key)
+            log_failure(error, "%s could not be prepared; recorded, the others go on", key)
             failed[key] = Failure(describe(error))
     timing, limit = inputs.config.timing, inputs.config.isolated_timeout_s
     raw: Raw = {}
@@ -188,7 +188,7 @@ def _measure_group(
     return {t.key: _trial_timing(t, raw, state) for t in group}
 
 
-def _log_failure(error: BaseException, message: str, *args: object) -> None:
+def log_failure(error: BaseException, message: str, *args: object) -> None:
     """A typed error is its own message (no traceback); anything else is a bug: keep its stack."""
     typed = isinstance(error, HarnessError)
     log.error(message + ": %s", *args, error, exc_info=None if typed else error)
@@ -217,14 +217,14 @@ def time_trials(
         leave=False,
     )
     with bar:
-        for (backend, device, threads), group in _groups(trials).items():
+        for (backend, device, threads), group in runtime_groups(trials).items():
             try:
                 jobs = _jobs(subject, reference, group)
                 timings.update(_measure_group(inputs, jobs, group, artifacts, keep_going))
             except Exception as error:  # recorded per trial under keep-going, else re-raised
                 if not keep_going or storage_cause(error) is not None:
                     raise  # a full disk or read-only folder stops the sweep: --resume continues
-                _log_failure(error, "timing %s/%s (threads %s) failed", backend, device, threads)
+                log_failure(error, "timing %s/%s (threads %s) failed", backend, device, threads)
                 text = f"{type(error).__name__}: {error}"
                 timings.update({t.key: TrialTiming(None, text) for t in group})
             bar.update(len(group))
