@@ -16,7 +16,7 @@ from typing import Any
 from harness.config.schema import BenchmarkConfig, LanguageModelSpec
 from harness.data.texts import read_text, tokenize_articles
 from harness.data.texts.windows import calibration_windows
-from harness.errors import MeasuredFailure
+from harness.errors import MeasuredFailure, UsageError
 from harness.export.decoder_onnx import export_decoder_onnx
 from harness.measure.perplexity import PerplexityResult, PerplexitySpec, perplexity
 from harness.models.load import Head, load_model
@@ -24,7 +24,6 @@ from harness.runtimes.base import RuntimeSpec
 from harness.runtimes.ort_causal_lm import OrtCausalLM
 from harness.runtimes.torch_causal_lm import TorchCausalLM
 from harness.sweep.seeds import seeded_config
-from harness.sweep.stages import TokenizerMissingError
 from harness.sweep.types import ArtifactKey, LmInputs, PointModel
 
 log = logging.getLogger(__name__)
@@ -32,6 +31,10 @@ log = logging.getLogger(__name__)
 METRIC = "perplexity"
 """The decoder sweep's metric name (lower is better: `harness.report.columns.LOWER_IS_BETTER`)."""
 ONNX_ARTIFACT: ArtifactKey = ("onnx", "float32")
+
+
+class DecoderTokenizerMissingError(UsageError):
+    """The decoder checkpoint ships no tokenizer (a text must be tokenized by its own)."""
 
 
 class PerplexityMismatchError(MeasuredFailure):
@@ -52,7 +55,7 @@ def load_inputs(
     lm = config.language_model
     loaded = load_model(config.model, Head("causal_lm"), progress=progress)
     if loaded.tokenizer is None:
-        raise TokenizerMissingError(
+        raise DecoderTokenizerMissingError(
             "the decoder checkpoint has no tokenizer files; add them to its folder"
         )
     stream = tokenize_articles(loaded.tokenizer, read_text(lm.eval_text))

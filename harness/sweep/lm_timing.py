@@ -28,8 +28,8 @@ from harness.runtimes.base import RuntimeSpec
 from harness.runtimes.causal_lm import CausalLM
 from harness.runtimes.ort_causal_lm import OrtCausalLM
 from harness.runtimes.torch_causal_lm import TorchCausalLM
+from harness.sweep.groups import log_failure, runtime_groups
 from harness.sweep.lm_stages import ONNX_ARTIFACT
-from harness.sweep.timing import log_failure, runtime_groups
 from harness.sweep.types import LmInputs, Subject, Trial, TrialTiming
 
 log = logging.getLogger(__name__)

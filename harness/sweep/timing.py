@@ -22,7 +22,6 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
-from harness.errors import HarnessError
 from harness.export.device_parity import DeviceGates, needs_gate
 from harness.export.io_names import TIMED_PAD_LAST_ROWS, dummy_batch
 from harness.export.static import StaticShapeGraphs
@@ -33,6 +32,7 @@ from harness.results.atomic_files import storage_cause
 from harness.results.environment import load_snapshot
 from harness.runtimes.base import load_runtime
 from harness.runtimes.torch_runtime import save_module
+from harness.sweep.groups import log_failure, runtime_groups
 from harness.sweep.types import Subject, SweepInputs, Trial, TrialTiming
 
 log = logging.getLogger(__name__)
@@ -41,16 +41,7 @@ DENSE_TWIN = "#dense"
 """Suffix of the key under which a pruned trial's interleaved dense twin is timed."""
 
 Job = tuple[str, Subject, Trial]
-GroupKey = tuple[str, str, int | None]
 Raw = dict[str, TimingResult | Failure]
-
-
-def runtime_groups(trials: Sequence[Trial]) -> dict[GroupKey, list[Trial]]:
-    groups: dict[GroupKey, list[Trial]] = {}
-    for trial in trials:
-        r = trial.runtime
-        groups.setdefault((r.backend, r.device, r.threads), []).append(trial)
-    return groups
 
 
 def _jobs(subject: Subject, reference: Subject | None, group: list[Trial]) -> list[Job]:
@@ -186,12 +177,6 @@ def _measure_group(
     after = load_snapshot()
     state = {"state_before": before, "state_after": after, "pad_last_rows": TIMED_PAD_LAST_ROWS}
     return {t.key: _trial_timing(t, raw, state) for t in group}
-
-
-def log_failure(error: BaseException, message: str, *args: object) -> None:
-    """A typed error is its own message (no traceback); anything else is a bug: keep its stack."""
-    typed = isinstance(error, HarnessError)
-    log.error(message + ": %s", *args, error, exc_info=None if typed else error)
 
 
 def time_trials(
