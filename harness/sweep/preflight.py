@@ -113,16 +113,14 @@ def check_lengths(config: BenchmarkConfig, facts: CheckpointFacts) -> None:
     limit = facts.max_positions
     if limit is None:
         return
-    lengths = {
-        "seq_lens": max(config.seq_lens),
-        "calibration.max_length": config.calibration_max_length,
-    }
+    lengths = {"seq_lens": max(config.seq_lens)}
     if config.language_model is None:
         lengths["task.max_length"] = config.task.max_length
     else:
         lm = config.language_model
         lengths["language_model.window_tokens"] = lm.window_tokens
         lengths["seq_lens + language_model.new_tokens"] = max(config.seq_lens) + lm.new_tokens
+    lengths["calibration.max_length"] = config.calibration_max_length
     for name, length in lengths.items():
         if length > limit:
             raise ConfigError(
