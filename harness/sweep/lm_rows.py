@@ -45,7 +45,9 @@ def measurements(
     *,
     new_tokens: int,
 ) -> list[Measurement]:
-    """Prefill and decode rows of every trial (error rows where a part was not timed)."""
+    """Prefill and decode rows of every trial (error rows where a part was not timed).
+    `fused_ops` is accepted for the encoder rows' signature (`sweep.steps`); decoder graphs are
+    never ORT-fused, so it is empty."""
     out = []
     for trial in trials:
         prefill = rows.measurement(trial, record, timings[trial.key], stored_dense, export_seconds)

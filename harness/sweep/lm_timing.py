@@ -137,7 +137,8 @@ def time_trials(
     keep_going: bool,
     progress: bool,
 ) -> dict[str, TrialTiming]:
-    """Raw prefill and decode timings by key; a group that fails as a whole records its error
+    """Raw prefill and decode timings by key (`progress` is the encoder signature's: a decoder
+    point's few trials show no bar); a group that fails as a whole records its error
     for each of its trials under keep-going (the other groups go on), else raises."""
     timings: dict[str, TrialTiming] = {}
     for (backend, device, threads), group in runtime_groups(trials).items():
