@@ -45,6 +45,10 @@ METHOD_VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
     # lambda_rep around the default 2.5e-4 (the paper's ablation range)
     "kprune-rep-1e-5": ("kprune", {"rep_weight": 1e-5}),
     "kprune-rep-1e-3": ("kprune", {"rep_weight": 1e-3}),
+    # predictive knowledge from labels drawn from the teacher (nonzero at the first sublayer;
+    # classification and causal LM): what the decoder preset runs next to plain Kprune
+    "kprune-sampled": ("kprune", {"predictive_target": "sampled"}),
+    "kprune-sampled-no-tuning": ("kprune", {"predictive_target": "sampled", "tune_weights": False}),
     "kcm-no-rescaling": ("kcm", {"rescale": False}),
 }
 

@@ -36,6 +36,11 @@ class KpruneConfig(BudgetFields):
     task: TaskKind = "auto"
     """Loss for predictive knowledge; auto reads it from the model's head and num_labels
     (causal_lm: next-token KL over every real position, for decoders)."""
+    predictive_target: Literal["soft", "sampled"] = "soft"
+    """What the student's outputs are compared with for predictive knowledge: "soft", the
+    teacher's softmax(z/T) under KL, as the reference code (zero gradient at k = 0); "sampled",
+    labels drawn once from it under cross-entropy (classification and causal LM), whose squared
+    gradient carries the KL's curvature at k = 0 too (kprune.methods.kprune.losses)."""
     cache_inputs: bool = True
     """Cache each target sublayer's input (fast path); False re-runs the full model every step."""
     pack_tokens: bool = True
@@ -59,6 +64,8 @@ class KpruneConfig(BudgetFields):
         check_positive(self.ridge_ratio, "ridge_ratio", allow_zero=True)
         if self.pred_weight == 0 and self.rep_weight == 0:
             raise ConfigError("pred_weight and rep_weight are both 0: every score would be 0")
+        if self.predictive_target not in ("soft", "sampled"):
+            raise ConfigError(f"predictive_target={self.predictive_target!r}; use soft or sampled")
         if self.task not in ("auto", "classification", "regression", "qa", "causal_lm"):
             raise ConfigError(
                 f"task={self.task!r}; use auto, classification, regression, qa or causal_lm"

@@ -6,6 +6,15 @@ regression compares like shapes (fixing the reference's [B,1]-vs-[B] broadcastin
 averages the start and end KLs over sequence positions. A causal LM has one next-token
 distribution per real (non-pad) position: KL(teacher || student) over the vocabulary, mean over
 the batch's real tokens (each token plays a classification sample), times T²; no labels needed.
+
+The KL's gradient is zero where the student is the teacher (k = 0, spec §11.1 pitfall 1), so the
+first sublayer is chosen by representational knowledge alone. On pre-norm decoders that is
+harmful: the residual stream's scale grows with depth, so the lowest sublayers' outputs carry
+the least energy and lose first (SmolLM2: layer 0's attention, then most of layers 1-3's FFN,
+perplexity 23.7 -> 683,041 at 10% of parameters pruned). The "sampled" target draws one label per
+sample from the teacher's softmax(z/T) once, at k = 0, and scores the student's cross-entropy on
+it, times T². Its gradient is an unbiased estimate of the KL's gradient, and its square carries
+the KL's curvature at the teacher (the Fisher information), which is not zero at k = 0.
 """
 
 from __future__ import annotations
@@ -15,6 +24,8 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
+
+from kprune.errors import ConfigError
 
 
 def _soft(logits: torch.Tensor, temperature: float, dim: int) -> torch.Tensor:
@@ -43,6 +54,15 @@ def _qa_loss(logits: torch.Tensor, target: torch.Tensor, t: float) -> torch.Tens
     ) / 2
 
 
+def _draw(logits: torch.Tensor, temperature: float) -> torch.Tensor:
+    """One label per row of [N, C] logits from softmax(z/T); the loop seeds torch's RNG."""
+    return torch.multinomial(_soft(logits, temperature, 1), 1).squeeze(1)
+
+
+def _sampled_ce(logits: torch.Tensor, labels: torch.Tensor, temperature: float) -> torch.Tensor:
+    return F.cross_entropy(logits / temperature, labels) * temperature**2
+
+
 TASK_LOSSES: dict[str, TaskLoss] = {
     "classification": TaskLoss(
         target=lambda z, t: _soft(z, t, 1), loss=lambda z, y, t: _kl(z, y, t, 1)
@@ -55,3 +75,22 @@ TASK_LOSSES: dict[str, TaskLoss] = {
         target=lambda z, t: _soft(z, t, 1), loss=lambda z, y, t: _kl(z, y, t, 1), per_token=True
     ),
 }
+
+# predictive_target="sampled": the kinds whose outputs are one distribution per row of [N, C].
+SAMPLED_LOSSES: dict[str, TaskLoss] = {
+    "classification": TaskLoss(target=_draw, loss=_sampled_ce),
+    "causal_lm": TaskLoss(target=_draw, loss=_sampled_ce, per_token=True),
+}
+
+
+def task_loss(kind: str, predictive_target: str) -> TaskLoss:
+    """The predictive loss of ``kind``; ``predictive_target`` is "soft" or "sampled"."""
+    if predictive_target == "soft":
+        return TASK_LOSSES[kind]
+    if kind not in SAMPLED_LOSSES:
+        raise ConfigError(
+            f'predictive_target="sampled" needs one distribution per sample; the {kind} task has '
+            f"none (supported: {', '.join(sorted(SAMPLED_LOSSES))}); use "
+            'predictive_target="soft"'
+        )
+    return SAMPLED_LOSSES[kind]

@@ -26,7 +26,7 @@ from kprune.forward import (
 from kprune.gram import GramAccumulator
 from kprune.methods.kprune.config import KpruneConfig
 from kprune.methods.kprune.knowledge import KnowledgeAccumulator
-from kprune.methods.kprune.losses import TASK_LOSSES, TaskLoss
+from kprune.methods.kprune.losses import TaskLoss, task_loss
 from kprune.phase_timer import PhaseTimer
 from kprune.tokens import TokenLayout, can_pack
 
@@ -56,7 +56,7 @@ class KnowledgePass:
     ) -> None:
         self.teacher, self.student, self.batches, self.config = teacher, student, batches, config
         kind = config.task if config.task != "auto" else student.task_kind()
-        self.loss: TaskLoss = TASK_LOSSES[kind]
+        self.loss: TaskLoss = task_loss(kind, config.predictive_target)
         self.sync = _device_sync(config.device)
         with torch.no_grad():
             embedded = [student.embed(b.inputs) for b in batches]
@@ -106,7 +106,7 @@ class KnowledgePass:
                     if self.loss.per_token:  # causal LM: next-token logits of real tokens
                         out = layout.rows(out)
                     soft = self.soft_targets[position]
-                    if soft is None:  # k = 0: the student is the teacher
+                    if soft is None:  # k = 0: the student is the teacher (drawn once if sampled)
                         soft = self.soft_targets[position] = self.loss.target(out, temperature)
                     loss = self.loss.loss(out, soft, temperature)
                 with phase("backward"):
