@@ -46,7 +46,7 @@ METHOD_VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
     "kprune-rep-1e-5": ("kprune", {"rep_weight": 1e-5}),
     "kprune-rep-1e-3": ("kprune", {"rep_weight": 1e-3}),
     # predictive knowledge from labels drawn from the teacher (nonzero at the first sublayer;
-    # classification and causal LM): what the decoder preset runs next to plain Kprune
+    # classification and causal LM); the decoder preset runs it without the refit
     "kprune-sampled": ("kprune", {"predictive_target": "sampled"}),
     "kprune-sampled-no-tuning": ("kprune", {"predictive_target": "sampled", "tune_weights": False}),
     "kcm-no-rescaling": ("kcm", {"rescale": False}),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from kprune import ConfigError, KpruneConfig, prune
+from kprune import ConfigError, KpruneConfig, make_config, prune
 from kprune.arch import EncoderAccess
 from kprune.methods.budget import frozen_copy, prepare_copy
 from kprune.methods.kprune.losses import TASK_LOSSES, task_loss
@@ -77,3 +77,11 @@ def test_kinds_without_a_distribution_per_sample_refuse_sampled_targets(kind):
 def test_an_unknown_predictive_target_is_refused():
     with pytest.raises(ConfigError, match="predictive_target='hard'; use soft or sampled"):
         KpruneConfig(predictive_target="hard")  # type: ignore[arg-type]
+
+
+def test_the_sampled_variants_pin_the_target_and_tuning():
+    assert make_config("kprune-sampled").predictive_target == "sampled"
+    assert make_config("kprune-sampled").tune_weights is True
+    untuned = make_config("kprune-sampled-no-tuning")
+    assert (untuned.predictive_target, untuned.tune_weights) == ("sampled", False)
+    assert make_config("kprune").predictive_target == "soft"  # the reference stays the default
