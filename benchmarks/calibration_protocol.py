@@ -10,6 +10,9 @@ MiniLM fine-tuned on Rotten Tomatoes), scored on the whole dev split.
     # accuracy vs calibration tokens
     python -m benchmarks.calibration_protocol --tokens 4096 16384 32768 100000 \
         --ratios 0.5 0.3 --json bench_results/calibration/tokens.json
+    # Kprune variants from the same draw (any registry name: kprune-sampled, kprune-no-tuning)
+    python -m benchmarks.calibration_protocol --preset mpnet --methods kprune kprune-sampled \
+        --ratios 0.5 --json bench_results/calibration/mpnet_variants.json
 
 Every run (accuracy, prune seconds, tokens, padded positions, distinct rows) goes to the JSON
 file after each prune, so an interruption keeps what was measured; the mean and spread per
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import itertools
 import json
 import logging
 import os
@@ -32,8 +36,9 @@ import pandas as pd
 import torch
 
 from harness.config.load import load_config
-from harness.config.methods import method_config
+from harness.config.methods import check_methods, method_config
 from harness.data.calibration import sample_calibration_batches
+from harness.errors import ConfigError
 from harness.measure.evaluation import evaluate
 from harness.report.markdown_page import markdown_table
 from harness.results.environment import collect_environment
@@ -41,7 +46,7 @@ from harness.runtimes.torch_runtime import torch_predictor
 from harness.sweep.stages import load_inputs
 from kprune import prune
 
-SETTING = ["tokens", "order", "replacement", "target_flops_ratio"]
+SETTING = ["method", "tokens", "order", "replacement", "target_flops_ratio"]
 
 
 def _accuracy(inputs: Any, model: torch.nn.Module) -> float:
@@ -69,6 +74,8 @@ def _distinct_rows(batches: list[dict[str, torch.Tensor]]) -> int:
 def table(runs: list[dict[str, Any]]) -> str:
     """Mean, sample standard deviation and count of the accuracy and prune seconds per setting."""
     frame = pd.DataFrame(runs)
+    if "method" not in frame:  # files written before --methods existed: plain Kprune
+        frame["method"] = "kprune"
     grouped = frame.groupby(SETTING, sort=False)
     summary = grouped.agg(
         accuracy_mean=("accuracy", "mean"),
@@ -93,6 +100,9 @@ def main(argv: list[str] | None = None) -> int:
         "--replacement", nargs="+", choices=["no", "yes"], help="default: the preset's"
     )
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument(
+        "--methods", nargs="+", default=["kprune"], help="method or variant names (registry)"
+    )
     parser.add_argument("--ratios", type=float, nargs="+", default=[0.5, 0.3])
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--json", help="write every run here (rewritten after each prune)")
@@ -101,6 +111,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.table:
         print(table(json.loads(Path(args.table).read_text())["runs"]))  # noqa: T201
         return 0
+    try:
+        check_methods(tuple(args.methods))
+    except ConfigError as error:
+        parser.error(str(error))  # exit 2 with the known names, no traceback
     logging.basicConfig(level=logging.WARNING)
     torch.set_num_threads(args.threads)
     config = load_config(args.preset)
@@ -141,11 +155,12 @@ def main(argv: list[str] | None = None) -> int:
                     )
                     real = sum(int(b["attention_mask"].sum()) for b in batches)
                     padded = sum(int(b["attention_mask"].numel()) for b in batches)
-                    for ratio in args.ratios:
-                        options = method_config(config.method_options, "kprune", ratio)
+                    for method, ratio in itertools.product(args.methods, args.ratios):
+                        options = method_config(config.method_options, method, ratio)
                         started = time.perf_counter()
                         result = prune(inputs.model, batches, options)
                         run = {
+                            "method": method,
                             "tokens": tokens,
                             "order": order,
                             "replacement": replacement,
