@@ -21,6 +21,8 @@ import torch
 from transformers import BertConfig, BertForSequenceClassification
 
 from kprune import KpruneConfig, prune
+from kprune.arch import EncoderAccess
+from kprune.forward import gate_gradients, gradient_gates, model_outputs
 
 
 def minilm_shaped_model(seed: int = 0) -> torch.nn.Module:
@@ -49,6 +51,51 @@ def random_batches(
         ids = torch.randint(1000, 30000, (size, longest), generator=g) * mask
         batches.append({"input_ids": ids, "attention_mask": mask})
     return batches
+
+
+def _gate_loss(logits: torch.Tensor) -> torch.Tensor:
+    return torch.log_softmax(logits, dim=-1).sum()
+
+
+def kprune_gate_gradients(
+    model: torch.nn.Module, batch: dict[str, torch.Tensor]
+) -> dict[int, torch.Tensor]:
+    """One forward and backward to every sublayer's gate through kprune's functional forward
+    (padded, from the embeddings: one step of the full-pass loop)."""
+    access = EncoderAccess(model)
+    gates = gradient_gates(access, 0, "cpu")
+    with torch.enable_grad():
+        return gate_gradients(_gate_loss(model_outputs(access, batch, gates)), gates)
+
+
+def hf_gate_gradients(
+    model: torch.nn.Module, batch: dict[str, torch.Tensor]
+) -> dict[int, torch.Tensor]:
+    """The same gradients through HF's own BERT module forward, the gates applied by hooks (as
+    the official code masks a model): per context dim on the attention output projection's
+    input, per neuron on the FFN's activations. Keyed by kprune's sublayer index."""
+    layers = model.bert.encoder.layer
+    gates: dict[int, torch.Tensor] = {}
+    hooks = []
+    for i, layer in enumerate(layers):
+        dense = layer.attention.output.dense
+        gates[2 * i] = torch.ones(dense.in_features, requires_grad=True)
+        gates[2 * i + 1] = torch.ones(layer.intermediate.dense.out_features, requires_grad=True)
+        hooks.append(
+            dense.register_forward_pre_hook(lambda _m, args, g=gates[2 * i]: (args[0] * g,))
+        )
+        hooks.append(
+            layer.intermediate.register_forward_hook(
+                lambda _m, _args, out, g=gates[2 * i + 1]: out * g
+            )
+        )
+    try:
+        with torch.enable_grad():
+            loss = _gate_loss(model(**batch).logits)
+            return gate_gradients(loss, gates)
+    finally:
+        for hook in hooks:
+            hook.remove()
 
 
 def main(argv: list[str] | None = None) -> int:

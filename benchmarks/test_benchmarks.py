@@ -16,7 +16,12 @@ import time
 import pytest
 import torch
 
-from benchmarks.prune_loop import minilm_shaped_model, random_batches
+from benchmarks.prune_loop import (
+    hf_gate_gradients,
+    kprune_gate_gradients,
+    minilm_shaped_model,
+    random_batches,
+)
 from harness.gate.rounds import Pair, measure_rounds
 from harness.measure.clock import Timed, time_call
 from kprune import KpruneConfig, prune
@@ -61,6 +66,37 @@ def test_prune_loop_fast_vs_full_pass(benchmark, tokens):
         )
         benchmark.extra_info["reference_median_s"] = statistics.median(reference_s)
         benchmark.extra_info["speedup_over_reference"] = statistics.median(reference_s) / fast_s
+
+
+def test_gate_pass_kprune_forward_vs_hf_module_forward(benchmark):
+    """One forward and backward to every gate (a step of the full-pass loop) through kprune's
+    functional forward, timed by pytest-benchmark, against HF's own module forward with the
+    gates applied by hooks as the official code does (untimed setup, A B A B); the gradients
+    must agree, and the per-round ratio HF / kprune goes to extra_info. MiniLM shape, one
+    ragged batch of 32 up to 128 tokens, one thread."""
+    torch.set_num_threads(1)
+    model = minilm_shaped_model()
+    for parameter in model.parameters():
+        parameter.requires_grad_(False)
+    batch = random_batches(32, 128, seed=2)[0]
+    hf_s: list[float] = []
+    hf_grads: list[dict[int, torch.Tensor]] = []
+
+    def hf_pass() -> None:
+        start = time.perf_counter()
+        hf_grads.append(hf_gate_gradients(model, batch))
+        hf_s.append(time.perf_counter() - start)
+
+    ours = benchmark.pedantic(
+        kprune_gate_gradients, args=(model, batch), setup=hf_pass, rounds=5, warmup_rounds=1
+    )
+    for index, grad in ours.items():
+        torch.testing.assert_close(grad, hf_grads[-1][index], rtol=1e-4, atol=1e-6)
+    if not benchmark.disabled:
+        benchmark.extra_info["hf_median_s"] = statistics.median(hf_s)
+        benchmark.extra_info["hf_over_kprune"] = (
+            statistics.median(hf_s) / benchmark.stats.stats.median
+        )
 
 
 def test_export_onnx_tiny(benchmark, tmp_path):
