@@ -9,7 +9,8 @@ from harness.sweep.prepare import needed_assets
 
 def test_mpnet_preset_prunes_the_finetuned_mpnet_on_cpu():
     config = load_config("mpnet")
-    assert config.methods == ("kprune",) and config.flops_ratios == (1.0, 0.5, 0.3)
+    assert config.methods == ("kprune", "kprune-sampled")
+    assert config.flops_ratios == (1.0, 0.5, 0.3)
     assert config.batch_sizes == (8,) and config.seq_lens == (128,)
     assert {(r.backend, r.device) for r in config.runtimes} == {
         ("torch", "cpu"),
