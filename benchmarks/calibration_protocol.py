@@ -14,7 +14,8 @@ MiniLM fine-tuned on Rotten Tomatoes), scored on the whole dev split.
     python -m benchmarks.calibration_protocol --preset mpnet --methods kprune kprune-sampled \
         --ratios 0.5 --json bench_results/calibration/mpnet_variants.json
 
-Every run (accuracy, prune seconds, tokens, padded positions, distinct rows) goes to the JSON
+Every run (accuracy, prune seconds, kept heads and neurons per layer, tokens, padded positions,
+distinct rows) goes to the JSON
 file after each prune, so an interruption keeps what was measured; the mean and spread per
 setting are printed as a Markdown table at the end (`--table` re-prints it from a JSON file).
 """
@@ -173,6 +174,8 @@ def main(argv: list[str] | None = None) -> int:
                             "rows": sum(len(b["input_ids"]) for b in batches),
                             "prune_s": time.perf_counter() - started,
                             "achieved_flops_ratio": result.flops.ratio,
+                            "heads_per_layer": result.masks.head_keep.sum(dim=1).tolist(),
+                            "neurons_per_layer": result.masks.neuron_keep.sum(dim=1).tolist(),
                             "accuracy": _accuracy(inputs, result.model),
                             "loadavg": os.getloadavg(),
                         }
