@@ -15,9 +15,9 @@ MiniLM fine-tuned on Rotten Tomatoes), scored on the whole dev split.
         --ratios 0.5 --json bench_results/calibration/mpnet_variants.json
 
 Every run (accuracy, prune seconds, kept heads and neurons per layer, tokens, padded positions,
-distinct rows) goes to the JSON
-file after each prune, so an interruption keeps what was measured; the mean and spread per
-setting are printed as a Markdown table at the end (`--table` re-prints it from a JSON file).
+distinct rows) goes to the JSON file after each prune, so an interruption keeps what was
+measured; the mean and spread per setting are printed as a Markdown table at the end (`--table`
+re-prints it from a JSON file).
 """
 
 from __future__ import annotations
