@@ -10,12 +10,14 @@ P is zero at the first pass and R grows with the residual stream (docs/decoder.m
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 
 import pandas as pd
 import torch
 
 from harness.config.load import apply_overrides, load_config
+from harness.config.methods import method_config
 from harness.sweep.lm_stages import load_inputs
 from kprune import KpruneConfig
 from kprune.arch import EncoderAccess
@@ -24,8 +26,11 @@ from kprune.methods.kprune.measure import KnowledgePass
 from kprune.sublayer import Sublayer
 
 
-def first_pass(model: torch.nn.Module, batches: list, target: str) -> pd.DataFrame:
-    config = KpruneConfig(predictive_target=target)  # type: ignore[arg-type]
+def first_pass(
+    model: torch.nn.Module, batches: list, options: KpruneConfig, target: str
+) -> pd.DataFrame:
+    """``options``: the config's Kprune settings (rep_weight, seed, ...); the ratio is unused."""
+    config = dataclasses.replace(options, predictive_target=target)  # type: ignore[arg-type]
     run = prepare_copy(model, batches, config)
     passes = KnowledgePass(
         EncoderAccess(frozen_copy(model, "cpu")), run.access, run.batches, config
@@ -62,8 +67,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{args.config}: not a decoder config (no [language_model] section)", file=sys.stderr)
         return 2
     inputs = load_inputs(config, progress=False, calibrate=True)
-    soft = first_pass(inputs.model, inputs.batches, "soft")
-    sampled = first_pass(inputs.model, inputs.batches, "sampled")
+    # the sweep's own Kprune settings ([kprune] table and --set kprune.*), not KpruneConfig's
+    options = method_config(config.method_options, "kprune", 0.5, config.budget)
+    soft = first_pass(inputs.model, inputs.batches, options, "soft")
+    sampled = first_pass(inputs.model, inputs.batches, options, "sampled")
     table = soft.join(sampled[["P_sampled", "P_sampled/lambda_R"]])
     with pd.option_context("display.max_rows", None, "display.width", 160):
         print(table.to_string(float_format=lambda v: f"{v:.3g}"))
