@@ -25,45 +25,65 @@ def attention_context(
     """Concatenated head contexts (query heads·d_h per token): the output projection's input.
 
     ``x`` is what the query/key/value projections read (for a pre-norm model, the normed input).
-    Grouped-query attention: each k/v head serves heads_per_unit adjacent query heads."""
+    Grouped-query attention: each k/v head serves heads_per_unit adjacent query heads. A packed
+    layout attends in its length groups (kprune.tokens.AttentionGroup), a padded one whole."""
     heads = access.num_heads(layer)
     if heads == 0:
         return x.new_zeros(*x.shape[:-1], 0)
-    d_h, batch, seq = access.head_size, layout.batch, layout.seq
+    projected = [access.module(layer, role)(x) for role in ("query", "key", "value")]
+    if not layout.packed:
+        mask = layer_attention_mask(access, layer, layout.token_mask, layout.add_mask)
+        return _attend(access, projected, layout.batch, layout.seq, mask)
+    groups, gather, rows = layout.attention_groups()
+    # one gather per projection for all groups (its backward is one scatter, not one per group)
+    sizes = [group.batch * group.seq for group in groups]
+    split = [p.index_select(0, gather).split(sizes) for p in projected]
+    contexts = []
+    for number, group in enumerate(groups):
+        mask = layer_attention_mask(access, layer, group.token_mask, group.add_mask)
+        picked = [parts[number] for parts in split]
+        context = _attend(access, picked, group.batch, group.seq, mask)
+        contexts.append(context.reshape(sizes[number], -1))
+    joined = contexts[0] if len(contexts) == 1 else torch.cat(contexts)
+    return joined.index_select(0, rows)
 
-    def split(role: str) -> torch.Tensor:
-        projected = layout.padded(access.module(layer, role)(x))
-        return projected.view(batch, seq, -1, d_h).transpose(1, 2)
 
-    query, key, value = split("query"), split("key"), split("value")
-    tables = access.rotary_tables(x, seq)
+def _attend(
+    access: EncoderAccess,
+    projected: list[torch.Tensor],
+    batch: int,
+    seq: int,
+    mask: torch.Tensor,
+) -> torch.Tensor:
+    """Scaled dot-product attention of [B·T, ·] or [B, T, ·] query/key/value projections
+    -> contexts [B, T, heads·d_h]."""
+    d_h = access.head_size
+    query, key, value = (p.view(batch, seq, -1, d_h).transpose(1, 2) for p in projected)
+    tables = access.rotary_tables(query, seq)
     if tables is not None:
         query, key = apply_rotary(query, key, *tables)
     if access.heads_per_unit > 1:
         key = key.repeat_interleave(access.heads_per_unit, dim=1)
         value = value.repeat_interleave(access.heads_per_unit, dim=1)
-    ctx = F.scaled_dot_product_attention(
-        query,
-        key,
-        value,
-        attn_mask=layer_attention_mask(access, layer, layout),
-        scale=d_h**-0.5,
-    )
-    return layout.arrange(ctx.transpose(1, 2).reshape(batch, seq, heads * d_h))
+    ctx = F.scaled_dot_product_attention(query, key, value, attn_mask=mask, scale=d_h**-0.5)
+    return ctx.transpose(1, 2).reshape(batch, seq, -1)
 
 
-def layer_attention_mask(access: EncoderAccess, layer: int, layout: TokenLayout) -> torch.Tensor:
-    """Additive attention mask of ``layer``: padding [B, 1, 1, T]; a decoder's causal (and
+def layer_attention_mask(
+    access: EncoderAccess, layer: int, token_mask: torch.Tensor, add_mask: torch.Tensor
+) -> torch.Tensor:
+    """Additive attention mask of ``layer`` for sequences with ``token_mask`` [B, T] (and its
+    padding mask ``add_mask`` [B, 1, 1, T]): padding only; a decoder's causal (and
     sliding-window) mask [B, 1, T, T]; plus the layer's slices of a shared position bias
-    [1, heads, T, T] where the architecture has one (MPNet) -> [B, heads, T, T]. Packed or padded
-    alike: attention always runs on the padded shape."""
+    [1, heads, T, T] where the architecture has one (MPNet) -> [B, heads, T, T]."""
+    seq = int(token_mask.shape[1])
     if access.layout.causal:
         window = access.sliding_window(layer)
-        return causal_additive_mask(layout.token_mask, layout.add_mask.dtype, window)
-    bias = access.attention_bias(layer, layout.seq)
+        return causal_additive_mask(token_mask, add_mask.dtype, window)
+    bias = access.attention_bias(layer, seq)
     if bias is None:
-        return layout.add_mask
-    return layout.add_mask + bias.to(layout.add_mask.dtype)
+        return add_mask
+    return add_mask + bias.to(add_mask.dtype)
 
 
 def ffn_activations(access: EncoderAccess, layer: int, x: torch.Tensor) -> torch.Tensor:
@@ -133,13 +153,25 @@ def sublayer_forward(
         feats = attention_context(access, sub.layer, reads, layout)
     if gate is not None:
         feats = feats * gate
+    return finish_sublayer(access, index, x, feats)
+
+
+def finish_sublayer(
+    access: EncoderAccess, index: int, x: torch.Tensor, feats: torch.Tensor
+) -> SublayerOutput:
+    """The rest of sublayer ``index`` from its features: output projection, residual sum and
+    (post-norm) LayerNorm. ``feats`` must be as wide as the projection's input."""
     # A zero-width projection contributes only its bias.
     if feats.shape[-1] == 0:
         projected = output_bias(access, index).expand_as(x)
     else:
         projected = output_projection(access, index)(feats)
     pre_norm = x + projected
-    return SublayerOutput(feats, pre_norm, pre_norm if pre_norm_model else norm(pre_norm))
+    if access.layout.pre_norm:
+        return SublayerOutput(feats, pre_norm, pre_norm)
+    sub = Sublayer(index)
+    norm = access.ffn_norm(sub.layer) if sub.is_ffn else access.attn_norm(sub.layer)
+    return SublayerOutput(feats, pre_norm, norm(pre_norm))
 
 
 def forward_from(

@@ -58,10 +58,13 @@ def _knowledge(batches, cut_first_ffn: bool, index: int):  # type: ignore[no-unt
         EncoderAccess(frozen_copy(model, "cpu")), run.access, run.batches, config
     )
     for j in range(index):
-        passes.measure(j)  # advances the teacher's cached inputs
+        done = passes.measure(j)  # advances the teacher's cached inputs
+        kept = torch.arange(done.features[0].shape[-1])
         if j == 1 and cut_first_ffn:
-            prune_ffn(run.access, 0, torch.arange(128) % 2 == 0)
-        passes.advance_student(j)
+            keep = torch.arange(128) % 2 == 0
+            prune_ffn(run.access, 0, keep)
+            kept = torch.nonzero(keep).flatten()
+        passes.advance_student(j, done, kept)
     step = passes.measure(index)
     return step.knowledge.predictive, step.knowledge.representational
 

@@ -62,9 +62,14 @@ class _KpruneRun:
             return None
         weight = output_projection(self.student, index).weight
         kept = kept_features(keep, index, self.student.unit_width)
-        return reconstruct_output_weight(step.gram, kept, weight, self.config.ridge_ratio)
+        with step.timer.phase("gram"):
+            stats = self.passes.tuning_statistics(step, kept.to(weight.device))
+        with step.timer.phase("solve"):
+            return reconstruct_output_weight(stats, kept, weight, self.config.ridge_ratio)
 
-    def _cut(self, index: int, keep: torch.Tensor, outcome: TuningOutcome | None) -> None:
+    def _cut(
+        self, index: int, keep: torch.Tensor, outcome: TuningOutcome | None, step: Step
+    ) -> None:
         sub = Sublayer(index)
         weight = outcome.weight if outcome is not None else None
         if sub.is_ffn:
@@ -74,17 +79,17 @@ class _KpruneRun:
             prune_attention(self.student, sub.layer, keep, weight)
             self.masks.head_keep[sub.layer, : keep.numel()] = keep
         self.remaining -= int(keep.sum()) * self.run.unit_cost(index)
-        self.passes.advance_student(index)
+        kept = kept_features(keep, index, self.student.unit_width)
+        self.passes.advance_student(index, step, kept.to(self.config.device))
 
     def step(self, index: int) -> SublayerLog:
         started = time.perf_counter()
         step = self.passes.measure(index)
         with step.timer.phase("search"):
             keep = self._decide(index, step)
-        with step.timer.phase("solve"):
-            outcome = self._tune(index, keep, step)
+        outcome = self._tune(index, keep, step)  # times its "gram" and "solve" phases
         with step.timer.phase("cut"):
-            self._cut(index, keep, outcome)
+            self._cut(index, keep, outcome, step)
         knowledge = step.knowledge
         return sublayer_log(
             index,

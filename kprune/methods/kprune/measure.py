@@ -6,6 +6,11 @@ Fast path: sublayers below k are final, so the student's input to sublayer k is 
 calibration set. The teacher advances one sublayer per step from its own cache (no 2L stored
 teacher outputs). With `pack_tokens` the cached activations hold real tokens only (kprune.tokens):
 each batch keeps its sequences, so the batch-level Fisher of the predictive term is unchanged.
+
+Sublayer k's features from the pass are kept per batch (N_tok x width floats, freed with the
+step): once the search has chosen k's units, the least-squares statistics are summed over the kept
+columns only, and the cached inputs move past the cut sublayer from those columns (its output
+projection, residual and norm) instead of running it again.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import torch
 from kprune.arch import EncoderAccess
 from kprune.calibration import PreparedBatch
 from kprune.forward import (
+    finish_sublayer,
     forward_from,
     gate_gradients,
     gradient_gates,
@@ -37,7 +43,10 @@ class Step:
 
     knowledge: KnowledgeAccumulator
     timer: PhaseTimer
-    gram: GramAccumulator = field(default_factory=GramAccumulator)
+    # per batch: sublayer k's features as the batch's layout arranges them (detached), and with
+    # tuning on the least-squares target of its real tokens (teacher pre-norm - input - bias)
+    features: list[torch.Tensor] = field(default_factory=list)
+    targets: list[torch.Tensor] = field(default_factory=list)
 
 
 def _device_sync(device: str):  # type: ignore[no-untyped-def]
@@ -114,19 +123,28 @@ class KnowledgePass:
             with phase("knowledge"):
                 rows = {j: layout.rows(f.detach()) for j, f in feats.items()}
                 step.knowledge.add(grads, rows, batch.size)
+            step.features.append(feats[index].detach())
             if self.config.tune_weights:
-                with phase("gram"):
+                with phase("gram"), torch.no_grad():
                     target = teacher_out.pre_norm - x_s - output_bias(self.student, index)
-                    step.gram.add(rows[index], layout.rows(target))
+                    step.targets.append(layout.rows(target))
             self.teacher_x[position] = teacher_out.output
         return step
 
-    def advance_student(self, index: int) -> None:
-        """Move the cached student inputs past sublayer ``index`` (just cut)."""
+    def tuning_statistics(self, step: Step, kept_dims: torch.Tensor) -> GramAccumulator:
+        """Least-squares statistics of sublayer k restricted to its kept feature dims."""
+        stats = GramAccumulator()
+        for layout, feats, target in zip(self.layouts, step.features, step.targets):
+            stats.add(layout.rows(feats).index_select(-1, kept_dims), target)
+        return stats
+
+    def advance_student(self, index: int, step: Step, kept_dims: torch.Tensor) -> None:
+        """Move the cached student inputs past sublayer ``index`` (just cut, keeping
+        ``kept_dims`` of its features) from the features the step kept."""
         if not self.config.cache_inputs:
             return
         with torch.no_grad():
-            for position, x in enumerate(self.student_x):
-                self.student_x[position] = sublayer_forward(
-                    self.student, index, x, self.layouts[position]
-                ).output
+            for position, (x, feats) in enumerate(zip(self.student_x, step.features)):
+                kept = feats.index_select(-1, kept_dims)
+                self.student_x[position] = finish_sublayer(self.student, index, x, kept).output
+        step.features.clear()

@@ -68,13 +68,18 @@ def reconstruct_output_weight(
 ) -> TuningOutcome:
     """Refit W_out restricted to ``kept_dims`` (input dims of the projection still kept).
 
+    stats: accumulated over the kept dims only, in ``kept_dims`` order.
     current_weight: the projection's full weight [d, n_all] before slicing.
     """
     if stats.gram is None or stats.cross is None:
         raise ValueError("no calibration rows were accumulated for tuning")
-    idx = kept_dims.to(stats.gram.device)
-    gram = stats.gram.index_select(0, idx).index_select(1, idx)
-    cross = stats.cross.index_select(0, idx)
+    gram, cross = stats.gram, stats.cross
+    if gram.shape[0] != kept_dims.numel():
+        raise ValueError(
+            f"statistics over {gram.shape[0]} dims for {kept_dims.numel()} kept dims: "
+            "accumulate them over the kept columns"
+        )
+    idx = kept_dims
     w0 = (
         current_weight.detach()
         .double()
