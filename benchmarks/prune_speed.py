@@ -11,6 +11,14 @@ the embeddings every step, as the official code runs) alternate, fast first, so 
 
 Raw seconds per run, CPU seconds, the per-phase breakdown of each run (kprune.phase_timer), the
 mask comparison and the machine's fingerprint go to the JSON file.
+
+The official code itself runs as loop ``official`` when given its environment: a Python with
+transformers==4.25.1, safetensors, numpy<2 and scipy (``--official-python``) and the src/ folder of
+a K-prune checkout (``--official-src``). The batches and the model are written to a scratch folder
+and benchmarks/official_code.py prunes them there, in a subprocess, between the other loops:
+
+    python -m benchmarks.prune_speed --loops fast official --official-python OFF/bin/python \
+        --official-src K-prune/src --tokens 100000 --ratios 0.6 0.4 0.2
 """
 
 from __future__ import annotations
@@ -21,7 +29,9 @@ import json
 import logging
 import os
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -80,6 +90,56 @@ def _run(
     }
 
 
+OFFICIAL_SCRIPT = Path(__file__).with_name("official_code.py")
+
+
+class OfficialCodeError(RuntimeError):
+    """The official code's run failed; the message carries its stderr's tail."""
+
+
+def _write_official_inputs(folder: Path, model: torch.nn.Module, batches: list) -> None:
+    """The batches and the model where official_code.py reads them."""
+    plain = [{k: v.detach().cpu().clone() for k, v in b.items()} for b in batches]
+    torch.save({"batches": plain}, folder / "batches.pt")
+    model.save_pretrained(folder / "model")
+
+
+def _run_official(
+    python: str, src: str, folder: Path, ratio: float, threads: int
+) -> dict[str, Any]:
+    command = [python, str(OFFICIAL_SCRIPT), "--src", src, "--data", str(folder)]
+    command += ["--kept", str(ratio), "--threads", str(threads)]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise OfficialCodeError(f"the official code failed: {done.stderr.strip()[-2000:]}")
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    head_keep = torch.tensor(out["head_keep"], dtype=torch.bool)
+    neuron_keep = torch.tensor(out["neuron_keep"], dtype=torch.bool)
+    return {
+        "wall_s": out["wall_s"],
+        "cpu_s": out["cpu_s"],
+        "phase_s": {},
+        "heads_kept": int(head_keep.sum()),
+        "neurons_kept": int(neuron_keep.sum()),
+        "versions": {"transformers": out["transformers"], "torch": out["torch"]},
+        "_masks": (head_keep, neuron_keep),
+        "metric": None,
+    }
+
+
+def _check_official(args: argparse.Namespace) -> str | None:
+    """Why the official loop cannot run with these arguments, or None."""
+    if "official" not in args.loops:
+        return None
+    if not args.official_python or not args.official_src:
+        return "--loops official needs --official-python and --official-src"
+    if not Path(args.official_python).is_file():
+        return f"--official-python {args.official_python}: no such file"
+    if not (Path(args.official_src) / "prune.py").is_file():
+        return f"--official-src {args.official_src}: not the src/ folder of a K-prune checkout"
+    return None
+
+
 def _same_masks(a: dict[str, Any], b: dict[str, Any]) -> bool:
     return all(torch.equal(x, y) for x, y in zip(a["_masks"], b["_masks"]))
 
@@ -109,7 +169,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--preset", default="default", help="whose model and task (default)")
     parser.add_argument("--tokens", type=int, nargs="+", default=[4096, 32768, 100_000])
     parser.add_argument("--ratios", type=float, nargs="+", default=[0.6, 0.4, 0.2])
-    parser.add_argument("--loops", nargs="+", choices=sorted(LOOPS), default=["fast", "reference"])
+    parser.add_argument(
+        "--loops", nargs="+", choices=[*sorted(LOOPS), "official"], default=["fast", "reference"]
+    )
+    parser.add_argument("--official-python", help="Python of the official code's environment")
+    parser.add_argument("--official-src", help="src/ folder of a K-prune checkout")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--seed", type=int, default=0, help="calibration draw")
     parser.add_argument(
@@ -126,6 +190,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--json", help="write the report here")
     args = parser.parse_args(argv)
+    problem = _check_official(args)
+    if problem is not None:
+        parser.error(problem)  # exits 2
     logging.basicConfig(level=logging.WARNING)
     torch.set_num_threads(args.threads)
     report: dict[str, Any] = {
@@ -135,7 +202,9 @@ def main(argv: list[str] | None = None) -> int:
         "command": "python -m benchmarks.prune_speed "
         + " ".join(sys.argv[1:] if argv is None else argv),
         "torch_threads": torch.get_num_threads(),
-        "loops": {name: LOOPS[name] for name in args.loops},
+        "loops": {
+            name: LOOPS.get(name, {"official_code": "snudm-starlab/K-prune"}) for name in args.loops
+        },
         "environment": collect_environment(),
         "points": [],
     }
@@ -146,17 +215,28 @@ def main(argv: list[str] | None = None) -> int:
         score = (lambda pruned, i=inputs: _accuracy(i, pruned)) if args.evaluate else None
         if args.evaluate and tokens == args.tokens[0]:
             report["dense_metric"] = _accuracy(inputs, model)
+        scratch = tempfile.TemporaryDirectory(prefix="kprune-official-")
+        if "official" in args.loops:
+            _write_official_inputs(Path(scratch.name), model, batches)
         for ratio in args.ratios:
             load_before = os.getloadavg()
-            runs = {
-                name: _run(
-                    model,
-                    batches,
-                    KpruneConfig(target_flops_ratio=ratio, **LOOPS[name]),
-                    score if name == "fast" else None,
-                )
-                for name in args.loops
-            }
+            runs = {}
+            for name in args.loops:
+                if name == "official":
+                    try:
+                        runs[name] = _run_official(
+                            args.official_python,
+                            args.official_src,
+                            Path(scratch.name),
+                            ratio,
+                            args.threads,
+                        )
+                    except OfficialCodeError as error:  # the points so far are in --json
+                        print(f"error: {error}", file=sys.stderr)  # noqa: T201
+                        return 2
+                    continue
+                config = KpruneConfig(target_flops_ratio=ratio, **LOOPS[name])
+                runs[name] = _run(model, batches, config, score if name == "fast" else None)
             point: dict[str, Any] = {
                 "model": inputs.description,
                 "calibration_tokens": real,
@@ -168,9 +248,12 @@ def main(argv: list[str] | None = None) -> int:
                 "loadavg_before": load_before,
                 "loadavg_after": os.getloadavg(),
             }
-            if "fast" in runs and "reference" in runs:
-                point["wall_speedup"] = runs["reference"]["wall_s"] / runs["fast"]["wall_s"]
-                point["cpu_speedup"] = runs["reference"]["cpu_s"] / runs["fast"]["cpu_s"]
+            for other in ("reference", "official"):
+                if "fast" in runs and other in runs:
+                    suffix = "" if other == "reference" else "_over_official"
+                    fast = runs["fast"]
+                    point[f"wall_speedup{suffix}"] = runs[other]["wall_s"] / fast["wall_s"]
+                    point[f"cpu_speedup{suffix}"] = runs[other]["cpu_s"] / fast["cpu_s"]
             for name, run in runs.items():
                 if name != "fast" and "fast" in runs:
                     identical = _same_masks(runs["fast"], run)
@@ -187,10 +270,15 @@ def main(argv: list[str] | None = None) -> int:
             if args.json:  # after every point: a later failure keeps what was measured
                 Path(args.json).parent.mkdir(parents=True, exist_ok=True)
                 Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
-    if len(report["points"]) > 1 and "fast" in args.loops and "reference" in args.loops:
-        speedups = [p["wall_speedup"] for p in report["points"]]
-        median = statistics.median(speedups)
-        print(f"wall speedup over the reference loop: median {median:.2f}")  # noqa: T201
+        scratch.cleanup()
+    for key, what in (
+        ("wall_speedup", "reference loop"),
+        ("wall_speedup_over_official", "official code"),
+    ):
+        speedups = [p[key] for p in report["points"] if key in p]
+        if len(speedups) > 1:
+            median = statistics.median(speedups)
+            print(f"wall speedup over the {what}: median {median:.2f}")  # noqa: T201
     return 0 if all_identical else 1
 
 
