@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 import torch
 from transformers import (
@@ -18,6 +20,9 @@ from transformers import (
     RobertaConfig,
     RobertaForSequenceClassification,
 )
+
+if TYPE_CHECKING:
+    from kprune.arch import EncoderAccess
 
 TINY = dict(
     vocab_size=128,
@@ -109,3 +114,31 @@ def tiny_bert() -> torch.nn.Module:
 @pytest.fixture
 def calib_batches() -> list[dict[str, torch.Tensor]]:
     return make_batches()
+
+
+def assert_packed_pass_equals_padded(
+    access: EncoderAccess, batch: dict[str, torch.Tensor], start: int
+) -> None:
+    """The gated pass from sublayer ``start`` to the head, padded and packed: the same head
+    outputs, real-token features and gate gradients (the knowledge pass's inputs)."""
+    from kprune.forward import forward_from, gate_gradients, gradient_gates
+    from kprune.methods.kprune.losses import TASK_LOSSES
+    from kprune.tokens import TokenLayout
+
+    x = access.embed(batch).detach()
+    results = []
+    for packed in (False, True):
+        layout = TokenLayout(batch["attention_mask"], x.dtype, packed=packed)
+        gates = gradient_gates(access, start, "cpu")
+        out, feats = forward_from(
+            access, start, layout.arrange(x), layout, gates, keep_features=True
+        )
+        soft = torch.full_like(out, 1.0 / out.shape[-1])
+        grads = gate_gradients(TASK_LOSSES["classification"].loss(out, soft, 2.0), gates)
+        results.append((out, {j: layout.rows(f.detach()) for j, f in feats.items()}, grads))
+    (out_a, feats_a, grads_a), (out_b, feats_b, grads_b) = results
+    torch.testing.assert_close(out_a, out_b, atol=1e-5, rtol=1e-5)
+    assert feats_a.keys() == feats_b.keys() == grads_a.keys()
+    for j in feats_a:
+        torch.testing.assert_close(feats_a[j], feats_b[j], atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(grads_a[j], grads_b[j], atol=1e-6, rtol=1e-4)

@@ -18,13 +18,11 @@ from kprune import (
     save_pruned,
 )
 from kprune.arch import EncoderAccess
-from kprune.forward import forward_from, gate_gradients, gradient_gates, model_outputs
-from kprune.methods.kprune.losses import TASK_LOSSES
+from kprune.forward import model_outputs
 from kprune.position_bias import HeadSubsetAttention
 from kprune.sublayer import mask_gates
 from kprune.surgery import prune_attention, remove_pruned_units
-from kprune.tokens import TokenLayout
-from tests.conftest import make_batches, tiny_model
+from tests.conftest import assert_packed_pass_equals_padded, make_batches, tiny_model
 
 KINDS = ["mpnet", "mpnet-qa"]
 
@@ -120,21 +118,7 @@ def test_packed_and_padded_passes_agree_on_a_pruned_layer():
     model = tiny_model("mpnet", layers=2)
     access = EncoderAccess(model)
     prune_attention(access, 0, torch.tensor([False, True, False, True]))
-    batch = make_batches(1)[0]
-    x = access.embed(batch).detach()
-    results = []
-    for packed in (False, True):
-        layout = TokenLayout(batch["attention_mask"], x.dtype, packed=packed)
-        gates = gradient_gates(access, 0, "cpu")
-        out, feats = forward_from(access, 0, layout.arrange(x), layout, gates, keep_features=True)
-        soft = torch.full_like(out, 1.0 / out.shape[-1])
-        grads = gate_gradients(TASK_LOSSES["classification"].loss(out, soft, 2.0), gates)
-        results.append((out, {j: layout.rows(f.detach()) for j, f in feats.items()}, grads))
-    (out_a, feats_a, grads_a), (out_b, feats_b, grads_b) = results
-    torch.testing.assert_close(out_a, out_b, atol=1e-5, rtol=1e-5)
-    for j in feats_a:
-        torch.testing.assert_close(feats_a[j], feats_b[j], atol=1e-5, rtol=1e-5)
-        torch.testing.assert_close(grads_a[j], grads_b[j], atol=1e-6, rtol=1e-4)
+    assert_packed_pass_equals_padded(access, make_batches(1)[0], start=0)
 
 
 @pytest.mark.slow  # prunes twice

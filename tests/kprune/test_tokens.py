@@ -8,10 +8,9 @@ import torch
 
 from kprune import KpruneConfig, prune
 from kprune.arch import EncoderAccess
-from kprune.forward import forward_from, gate_gradients, gradient_gates, sublayer_forward
-from kprune.methods.kprune.losses import TASK_LOSSES
+from kprune.forward import gradient_gates, sublayer_forward
 from kprune.tokens import TokenLayout, can_pack
-from tests.conftest import make_batches, tiny_model
+from tests.conftest import assert_packed_pass_equals_padded, make_batches, tiny_model
 
 
 def _mask(lengths: list[int], seq: int) -> torch.Tensor:
@@ -66,23 +65,7 @@ def test_packed_sublayer_equals_padded_on_real_tokens(index):
 def test_packed_pass_gives_the_padded_pass_outputs_features_and_gate_gradients(kind):
     """Includes the last FFN's head-rows-only gradient path (kprune.forward._last_ffn_for_head)."""
     access = EncoderAccess(tiny_model(kind))
-    loss_fn = TASK_LOSSES["classification"]
-    batch = make_batches(1)[0]
-    x = access.embed(batch).detach()
-    results = []
-    for packed in (False, True):
-        layout = TokenLayout(batch["attention_mask"], x.dtype, packed=packed)
-        gates = gradient_gates(access, 1, "cpu")
-        out, feats = forward_from(access, 1, layout.arrange(x), layout, gates, keep_features=True)
-        soft = torch.full_like(out, 1.0 / out.shape[-1])
-        grads = gate_gradients(loss_fn.loss(out, soft, 2.0), gates)
-        results.append((out, {j: layout.rows(f.detach()) for j, f in feats.items()}, grads))
-    (out_a, feats_a, grads_a), (out_b, feats_b, grads_b) = results
-    torch.testing.assert_close(out_a, out_b, atol=1e-5, rtol=1e-5)
-    assert feats_a.keys() == feats_b.keys() == grads_a.keys()
-    for j in feats_a:
-        torch.testing.assert_close(feats_a[j], feats_b[j], atol=1e-5, rtol=1e-5)
-        torch.testing.assert_close(grads_a[j], grads_b[j], atol=1e-6, rtol=1e-4)
+    assert_packed_pass_equals_padded(access, make_batches(1)[0], start=1)
 
 
 @pytest.mark.parametrize("kind", ["bert", "qa"])
@@ -134,22 +117,9 @@ def test_grouped_attention_gives_the_padded_outputs_features_and_gate_gradients(
     """Long ragged batches, so packed batches attend in more than one length group."""
     access = EncoderAccess(tiny_model(kind))
     batch = make_batches(1, batch_size=8, seq=64, seed=3)[0]
-    x = access.embed(batch).detach()
-    results = []
-    for packed in (False, True):
-        layout = TokenLayout(batch["attention_mask"], x.dtype, packed=packed)
-        if packed:
-            assert len(layout.attention_groups()[0]) > 1
-        gates = gradient_gates(access, 0, "cpu")
-        out, feats = forward_from(access, 0, layout.arrange(x), layout, gates, keep_features=True)
-        soft = torch.full_like(out, 1.0 / out.shape[-1])
-        grads = gate_gradients(TASK_LOSSES["classification"].loss(out, soft, 2.0), gates)
-        results.append((out, {j: layout.rows(f.detach()) for j, f in feats.items()}, grads))
-    (out_a, feats_a, grads_a), (out_b, feats_b, grads_b) = results
-    torch.testing.assert_close(out_a, out_b, atol=1e-5, rtol=1e-5)
-    for j in feats_a:
-        torch.testing.assert_close(feats_a[j], feats_b[j], atol=1e-5, rtol=1e-5)
-        torch.testing.assert_close(grads_a[j], grads_b[j], atol=1e-6, rtol=1e-4)
+    layout = TokenLayout(batch["attention_mask"], torch.float32, packed=True)
+    assert len(layout.attention_groups()[0]) > 1
+    assert_packed_pass_equals_padded(access, batch, start=0)
 
 
 @pytest.mark.parametrize("ratio", [0.6, 0.3])
