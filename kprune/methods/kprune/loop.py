@@ -57,18 +57,22 @@ class _KpruneRun:
         # returns to the remaining budget of the sublayers after this one
         return round_down_keep(keep, scores[index].cpu(), run.unit_multiple(index))
 
-    def _tune(self, index: int, keep: torch.Tensor, step: Step) -> TuningOutcome | None:
+    def _tune(self, index: int, kept: torch.Tensor, step: Step) -> TuningOutcome | None:
         if not self.config.tune_weights:
             return None
         weight = output_projection(self.student, index).weight
-        kept = kept_features(keep, index, self.student.unit_width)
         with step.timer.phase("gram"):
             stats = self.passes.tuning_statistics(step, kept.to(weight.device))
         with step.timer.phase("solve"):
             return reconstruct_output_weight(stats, kept, weight, self.config.ridge_ratio)
 
     def _cut(
-        self, index: int, keep: torch.Tensor, outcome: TuningOutcome | None, step: Step
+        self,
+        index: int,
+        keep: torch.Tensor,
+        kept: torch.Tensor,
+        outcome: TuningOutcome | None,
+        step: Step,
     ) -> None:
         sub = Sublayer(index)
         weight = outcome.weight if outcome is not None else None
@@ -79,7 +83,6 @@ class _KpruneRun:
             prune_attention(self.student, sub.layer, keep, weight)
             self.masks.head_keep[sub.layer, : keep.numel()] = keep
         self.remaining -= int(keep.sum()) * self.run.unit_cost(index)
-        kept = kept_features(keep, index, self.student.unit_width)
         self.passes.advance_student(index, step, kept.to(self.config.device))
 
     def step(self, index: int) -> SublayerLog:
@@ -87,9 +90,10 @@ class _KpruneRun:
         step = self.passes.measure(index)
         with step.timer.phase("search"):
             keep = self._decide(index, step)
-        outcome = self._tune(index, keep, step)  # times its "gram" and "solve" phases
+        kept = kept_features(keep, index, self.student.unit_width)  # feature dims of kept units
+        outcome = self._tune(index, kept, step)  # times its "gram" and "solve" phases
         with step.timer.phase("cut"):
-            self._cut(index, keep, outcome, step)
+            self._cut(index, keep, kept, outcome, step)
         knowledge = step.knowledge
         return sublayer_log(
             index,

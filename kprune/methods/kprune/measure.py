@@ -123,7 +123,8 @@ class KnowledgePass:
             with phase("knowledge"):
                 rows = {j: layout.rows(f.detach()) for j, f in feats.items()}
                 step.knowledge.add(grads, rows, batch.size)
-            step.features.append(feats[index].detach())
+            if self.config.cache_inputs or self.config.tune_weights:  # their only readers
+                step.features.append(feats[index].detach())
             if self.config.tune_weights:
                 with phase("gram"), torch.no_grad():
                     target = teacher_out.pre_norm - x_s - output_bias(self.student, index)

@@ -79,15 +79,14 @@ def reconstruct_output_weight(
             f"statistics over {gram.shape[0]} dims for {kept_dims.numel()} kept dims: "
             "accumulate them over the kept columns"
         )
-    idx = kept_dims
     w0 = (
         current_weight.detach()
         .double()
-        .T.index_select(0, idx.to(current_weight.device))
+        .T.index_select(0, kept_dims.to(current_weight.device))
         .to(gram.device)
     )
     before = _relative_residual(gram, cross, stats.target_energy, w0)
-    if idx.numel() == 0:
+    if kept_dims.numel() == 0:
         return TuningOutcome(None, before, before, 0.0, "no units kept: output is the bias")
     solution, ridge = _solve(gram, cross, ridge_ratio, w0)
     if solution is None or not bool(torch.isfinite(solution).all()):
